@@ -1,0 +1,34 @@
+namespace FreshBooks.Emulator;
+
+/// <summary>
+/// The emulator's time: an inner <see cref="TimeProvider"/> (the system clock, or the one a test passed,
+/// e.g. a FakeTimeProvider) plus an offset that <see cref="Advance"/> moves forward.
+/// </summary>
+public sealed class EmulatorClock : TimeProvider
+{
+    private readonly TimeProvider inner;
+    private long offsetTicks;
+
+    public EmulatorClock(TimeProvider? inner = null) => this.inner = inner ?? System;
+
+    /// <summary>How far <see cref="Advance"/> has moved this clock ahead of the inner one.</summary>
+    public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref offsetTicks));
+
+    /// <summary>Shifts emulator time forward (codes and access tokens age; nothing sleeps).</summary>
+    public void Advance(TimeSpan by)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        Interlocked.Add(ref offsetTicks, by.Ticks);
+    }
+
+    public override DateTimeOffset GetUtcNow() => inner.GetUtcNow() + Offset;
+
+    public override TimeZoneInfo LocalTimeZone => inner.LocalTimeZone;
+
+    public override long TimestampFrequency => inner.TimestampFrequency;
+
+    public override long GetTimestamp() => inner.GetTimestamp();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+        inner.CreateTimer(callback, state, dueTime, period);
+}

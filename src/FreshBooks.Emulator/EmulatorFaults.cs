@@ -1,0 +1,118 @@
+namespace FreshBooks.Emulator;
+
+/// <summary>
+/// Faults the token endpoint (<c>POST /auth/oauth/token</c>) injects. Queued faults go first, one per
+/// call, in order; when the queue is empty a seeded random draw may pick one. Thread-safe.
+/// </summary>
+public sealed class EmulatorFaults
+{
+    private readonly Lock gate = new();
+    private readonly Queue<TokenFault> queue = new();
+    private Random? random;
+    private double serverErrorRate;
+    private double tooManyRequestsRate;
+    private double dropAfterRotationRate;
+    private TimeSpan randomRetryAfter;
+    private long latencyTicks;
+
+    /// <summary>
+    /// Added to every token call, in real time (Task.Delay), not emulator time. Benchmarks use 150 ms.
+    /// Not a fault: <see cref="Clear"/> leaves it alone.
+    /// </summary>
+    public TimeSpan Latency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref latencyTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Interlocked.Exchange(ref latencyTicks, value.Ticks);
+        }
+    }
+
+    /// <summary>How many queued faults are still waiting for a token call.</summary>
+    public int PendingCount
+    {
+        get { lock (gate) return queue.Count; }
+    }
+
+    /// <summary>The next token call not already claimed by an earlier queued fault gets this one.</summary>
+    public void EnqueueToken(TokenFault fault)
+    {
+        ArgumentNullException.ThrowIfNull(fault);
+        lock (gate) queue.Enqueue(fault);
+    }
+
+    /// <summary>
+    /// From now on, each token call with no queued fault draws from a <see cref="Random"/> seeded with
+    /// <paramref name="seed"/>: a server error, a 429 (Retry-After <paramref name="retryAfter"/>, default 1 s),
+    /// a drop after rotation, or nothing. The rates add up to at most 1.
+    /// </summary>
+    public void SetRandom(int seed, double serverErrorRate, double tooManyRequestsRate, double dropAfterRotationRate, TimeSpan? retryAfter = null)
+    {
+        CheckRate(serverErrorRate, nameof(serverErrorRate));
+        CheckRate(tooManyRequestsRate, nameof(tooManyRequestsRate));
+        CheckRate(dropAfterRotationRate, nameof(dropAfterRotationRate));
+        if (serverErrorRate + tooManyRequestsRate + dropAfterRotationRate > 1.0 + 1e-9)
+        {
+            throw new ArgumentException("The fault rates add up to more than 1.");
+        }
+
+        lock (gate)
+        {
+            random = new Random(seed);
+            this.serverErrorRate = serverErrorRate;
+            this.tooManyRequestsRate = tooManyRequestsRate;
+            this.dropAfterRotationRate = dropAfterRotationRate;
+            randomRetryAfter = retryAfter ?? TimeSpan.FromSeconds(1);
+        }
+    }
+
+    /// <summary>Drops queued faults and stops random ones. <see cref="Latency"/> is kept.</summary>
+    public void Clear()
+    {
+        lock (gate)
+        {
+            queue.Clear();
+            random = null;
+        }
+    }
+
+    internal TokenFault? NextTokenFault()
+    {
+        lock (gate)
+        {
+            if (queue.TryDequeue(out var queued))
+            {
+                return queued;
+            }
+
+            if (random is null)
+            {
+                return null;
+            }
+
+            var draw = random.NextDouble();
+            if (draw < serverErrorRate)
+            {
+                return TokenFault.ServerError;
+            }
+
+            draw -= serverErrorRate;
+            if (draw < tooManyRequestsRate)
+            {
+                return TokenFault.TooManyRequests(randomRetryAfter);
+            }
+
+            draw -= tooManyRequestsRate;
+            return draw < dropAfterRotationRate ? TokenFault.DropAfterRotation : null;
+        }
+    }
+
+    private static void CheckRate(double rate, string name)
+    {
+        if (double.IsNaN(rate) || rate < 0 || rate > 1)
+        {
+            throw new ArgumentOutOfRangeException(name, rate, "A rate is between 0 and 1.");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace FreshBooks.Emulator.Internal;
+
+/// <summary>
+/// Checks authorize requests and builds the redirects for Allow and Deny. The consent page,
+/// its form post, <see cref="FreshBooksEmulator.ApproveAsync"/> and <see cref="FreshBooksEmulator.Deny"/> all go through here.
+/// </summary>
+internal sealed class AuthorizeFlow
+{
+    private const string DeniedDescription = "The resource owner or authorization server denied the request.";
+    private readonly EmulatorOptions options;
+    private readonly EmulatorLog log;
+    private readonly OAuthServer oauth;
+    private readonly HashSet<string> registeredRedirects;
+    private readonly HashSet<string> registeredScopes;
+
+    public AuthorizeFlow(EmulatorOptions options, EmulatorLog log, OAuthServer oauth)
+    {
+        this.options = options;
+        this.log = log;
+        this.oauth = oauth;
+        registeredRedirects = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var uri in options.RedirectUris)
+        {
+            registeredRedirects.Add(RedirectUris.TryNormalize(uri, out var normalized)
+                ? normalized
+                : throw new ArgumentException($"Registered redirect URI '{uri}' must be an absolute http(s) URI without a query or fragment."));
+        }
+
+        registeredScopes = SplitScopes(options.Scopes).ToHashSet(StringComparer.Ordinal);
+    }
+
+    public AuthorizeCheck Check(RequestParameters parameters)
+    {
+        if (parameters.Repeated is { } repeated)
+        {
+            return PageError(MisuseKind.InvalidRequest, "invalid_request", $"The parameter {repeated} was given more than once.");
+        }
+
+        var clientId = parameters["client_id"];
+        if (clientId is null)
+        {
+            return PageError(MisuseKind.InvalidRequest, "invalid_request", "Missing required parameter: client_id.");
+        }
+
+        if (!string.Equals(clientId, options.ClientId, StringComparison.Ordinal))
+        {
+            return PageError(MisuseKind.UnknownClient, "invalid_client", "Client authentication failed due to unknown client.");
+        }
+
+        var redirectUri = parameters["redirect_uri"];
+        if (redirectUri is null)
+        {
+            return PageError(MisuseKind.InvalidRequest, "invalid_request", "Missing required parameter: redirect_uri.");
+        }
+
+        if (!RedirectUris.TryNormalize(redirectUri, out var normalized)
+            || (registeredRedirects.Count > 0 && !registeredRedirects.Contains(normalized)))
+        {
+            return PageError(MisuseKind.RedirectUriMismatch, "invalid_redirect_uri", "The requested redirect uri is malformed or doesn't match client redirect URI.");
+        }
+
+        var responseType = parameters["response_type"];
+        if (!string.Equals(responseType, "code", StringComparison.Ordinal))
+        {
+            return PageError(MisuseKind.UnsupportedResponseType, "unsupported_response_type", "The authorization server does not support this response type.");
+        }
+
+        var state = parameters["state"];
+        var requestedScope = parameters["scope"];
+        var scopes = requestedScope is null ? SplitScopes(options.Scopes) : SplitScopes(requestedScope);
+        var unknown = scopes.Where(s => !registeredScopes.Contains(s)).ToArray();
+        if (scopes.Length == 0 || unknown.Length > 0)
+        {
+            const string Description = "The requested scope is invalid, unknown, or malformed.";
+            log.Misuse(MisuseKind.InvalidScope, EndpointKind.Authorize, $"Scopes not registered for the app: {string.Join(' ', unknown)}");
+            return AuthorizeCheck.Redirect(ErrorRedirect(redirectUri, "invalid_scope", Description, state), "invalid_scope");
+        }
+
+        return AuthorizeCheck.Valid(new AuthorizeRequest(responseType!, clientId, redirectUri, requestedScope, string.Join(' ', scopes), state, parameters["login_hint"]));
+    }
+
+    /// <summary>
+    /// Allow (<paramref name="allow"/>) or Deny an authorize URL as the consent page would: the same checks,
+    /// the same redirect. Requests the page refuses outright (400 error page) throw.
+    /// </summary>
+    public Uri Decide(Uri authorizeUrl, bool allow, long? userId)
+    {
+        ArgumentNullException.ThrowIfNull(authorizeUrl);
+        if (!authorizeUrl.IsAbsoluteUri || !authorizeUrl.AbsolutePath.TrimEnd('/').EndsWith("/oauth/authorize", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Not an authorize URL (…/oauth/authorize/?…): {authorizeUrl}", nameof(authorizeUrl));
+        }
+
+        var check = Check(RequestParameters.FromQuery(authorizeUrl));
+        if (check.ErrorRedirect is { } errorRedirect)
+        {
+            return errorRedirect;
+        }
+
+        if (check.Request is not { } request)
+        {
+            throw new InvalidOperationException($"The consent page refuses this authorize request (400 {check.Error}): {check.ErrorDescription}");
+        }
+
+        return allow ? Allow(request, ChooseUser(request, userId)) : Deny(request);
+    }
+
+    /// <summary>Who signs in: the user named by id, else the login hint's user, else the first user.</summary>
+    public EmulatedUser ChooseUser(AuthorizeRequest request, long? userId)
+    {
+        if (userId is { } id)
+        {
+            return oauth.FindUser(id) ?? throw new ArgumentException($"No emulated user has id {id}.", nameof(userId));
+        }
+
+        var hint = request.LoginHint;
+        return options.Users.FirstOrDefault(u => hint is not null
+                   && (string.Equals(u.Email, hint, StringComparison.OrdinalIgnoreCase) || u.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == hint))
+               ?? options.Users[0];
+    }
+
+    public Uri Allow(AuthorizeRequest request, EmulatedUser user)
+    {
+        var code = oauth.IssueCode(request, user);
+        var query = new List<KeyValuePair<string, string?>> { new("code", code) };
+        if (request.State is not null)
+        {
+            query.Add(new("state", request.State));
+        }
+
+        return new Uri(QueryHelpers.AddQueryString(request.RedirectUri, query));
+    }
+
+    public static Uri Deny(AuthorizeRequest request) =>
+        ErrorRedirect(request.RedirectUri, "access_denied", DeniedDescription, request.State);
+
+    private static Uri ErrorRedirect(string redirectUri, string error, string description, string? state)
+    {
+        var query = new List<KeyValuePair<string, string?>> { new("error", error), new("error_description", description) };
+        if (state is not null)
+        {
+            query.Add(new("state", state));
+        }
+
+        return new Uri(QueryHelpers.AddQueryString(redirectUri, query));
+    }
+
+    private AuthorizeCheck PageError(MisuseKind kind, string error, string description)
+    {
+        log.Misuse(kind, EndpointKind.Authorize, description);
+        return AuthorizeCheck.Page(error, description);
+    }
+
+    private static string[] SplitScopes(string scopes) =>
+        scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToArray();
+}

@@ -1,0 +1,43 @@
+namespace FreshBooks.Emulator.Internal;
+
+/// <summary>The call log and the misuse log. Thread-safe; readers get snapshot copies.</summary>
+internal sealed class EmulatorLog(TimeProvider clock)
+{
+    private readonly Lock gate = new();
+    private readonly List<EmulatorCall> calls = [];
+    private readonly List<EmulatorMisuse> misuses = [];
+
+    public IReadOnlyList<EmulatorCall> Calls
+    {
+        get { lock (gate) return calls.ToArray(); }
+    }
+
+    public IReadOnlyList<EmulatorMisuse> Misuses
+    {
+        get { lock (gate) return misuses.ToArray(); }
+    }
+
+    public void Add(EmulatorCall call)
+    {
+        lock (gate) calls.Add(call);
+    }
+
+    public void Misuse(MisuseKind kind, EndpointKind endpoint, string detail)
+    {
+        var misuse = new EmulatorMisuse(clock.GetUtcNow(), kind, endpoint, detail);
+        lock (gate) misuses.Add(misuse);
+    }
+
+    public void Reset()
+    {
+        lock (gate)
+        {
+            calls.Clear();
+            misuses.Clear();
+        }
+    }
+
+    /// <summary>Enough of a token or code to tell two apart in a log, never the whole secret.</summary>
+    public static string Redact(string? secret) =>
+        string.IsNullOrEmpty(secret) ? "(none)" : secret.Length <= 8 ? "(short value)" : secret[..6] + "…";
+}

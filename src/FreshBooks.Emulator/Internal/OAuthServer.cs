@@ -1,0 +1,287 @@
+using System.Security.Cryptography;
+
+namespace FreshBooks.Emulator.Internal;
+
+/// <summary>A token pair as the token endpoint answers it.</summary>
+internal sealed record TokenIssued(string AccessToken, string RefreshToken, string Scope, long CreatedAt, long ExpiresIn);
+
+/// <summary>An OAuth error answer: status, <c>error</c>, <c>error_description</c>.</summary>
+internal sealed record OAuthError(int Status, string Error, string Description);
+
+internal readonly record struct TokenOutcome(TokenIssued? Issued, OAuthError? Error);
+
+/// <summary>Who a bearer token speaks for, or why it is refused.</summary>
+internal readonly record struct BearerOutcome(EmulatedUser? User, string? Scope, string? Problem);
+
+/// <summary>
+/// Codes, grants and tokens, and every rule about them. One lock guards all state, so a refresh is
+/// atomic: of two concurrent uses of one refresh token exactly one wins.
+/// </summary>
+internal sealed class OAuthServer
+{
+    private const string InvalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
+    private const string InvalidClient = "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.";
+
+    private readonly Lock gate = new();
+    private readonly EmulatorOptions options;
+    private readonly TimeProvider clock;
+    private readonly EmulatorLog log;
+    private readonly Dictionary<long, EmulatedUser> users;
+    private readonly Dictionary<string, CodeEntry> codes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RefreshEntry> refreshTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AccessEntry> accessTokens = new(StringComparer.Ordinal);
+    private int liveGrants;
+
+    public OAuthServer(EmulatorOptions options, TimeProvider clock, EmulatorLog log)
+    {
+        this.options = options;
+        this.clock = clock;
+        this.log = log;
+        users = options.Users.ToDictionary(u => u.Id);
+    }
+
+    public int LiveGrantCount
+    {
+        get { lock (gate) return liveGrants; }
+    }
+
+    public EmulatedUser? FindUser(long id) => users.GetValueOrDefault(id);
+
+    public string IssueCode(AuthorizeRequest request, EmulatedUser user)
+    {
+        var code = NewToken();
+        lock (gate)
+        {
+            codes[code] = new CodeEntry(request.RedirectUri, request.Scope, user, clock.GetUtcNow() + options.CodeLifetime);
+        }
+
+        return code;
+    }
+
+    /// <summary>Null when the client id and secret are the registered ones; otherwise a 401 invalid_client.</summary>
+    public OAuthError? AuthenticateClient(string? clientId, string? clientSecret, EndpointKind endpoint)
+    {
+        if (!string.Equals(clientId, options.ClientId, StringComparison.Ordinal))
+        {
+            log.Misuse(MisuseKind.UnknownClient, endpoint, clientId is null ? "No client_id was sent." : "The client_id is not the registered app's.");
+            return new OAuthError(StatusCodes.Status401Unauthorized, "invalid_client", InvalidClient);
+        }
+
+        if (!FixedTimeEquals(clientSecret, options.ClientSecret))
+        {
+            log.Misuse(MisuseKind.WrongClientSecret, endpoint, clientSecret is null ? "No client_secret was sent." : "The client_secret is wrong.");
+            return new OAuthError(StatusCodes.Status401Unauthorized, "invalid_client", InvalidClient);
+        }
+
+        return null;
+    }
+
+    public TokenOutcome ExchangeCode(string? code, string? redirectUri)
+    {
+        if (code is null || redirectUri is null)
+        {
+            return Refuse(MisuseKind.InvalidRequest, 400, "invalid_request", $"Missing required parameter: {(code is null ? "code" : "redirect_uri")}.");
+        }
+
+        lock (gate)
+        {
+            var now = clock.GetUtcNow();
+            if (!codes.TryGetValue(code, out var entry))
+            {
+                return Refuse(MisuseKind.UnknownCode, $"Code {EmulatorLog.Redact(code)} was never issued.");
+            }
+
+            if (entry.Grant is { } earlier)
+            {
+                var revoked = RevokeGrant(earlier, "its authorization code was used twice");
+                return Refuse(MisuseKind.ReusedCode, $"Code {EmulatorLog.Redact(code)} was already exchanged{(revoked ? "; the grant issued from it is now revoked" : "")}.");
+            }
+
+            if (now >= entry.ExpiresAt)
+            {
+                return Refuse(MisuseKind.ExpiredCode, $"Code {EmulatorLog.Redact(code)} expired at {entry.ExpiresAt:O}; it is {now:O}.");
+            }
+
+            if (!string.Equals(redirectUri, entry.RedirectUri, StringComparison.Ordinal))
+            {
+                return Refuse(MisuseKind.RedirectUriMismatch, "The redirect_uri is not the one used at authorize.");
+            }
+
+            var grant = new Grant(entry.User, entry.Scope, entry.RedirectUri, now);
+            entry.Grant = grant;
+            liveGrants++;
+            return new TokenOutcome(IssuePair(grant, now), null);
+        }
+    }
+
+    public TokenOutcome Refresh(string? refreshToken, string? redirectUri)
+    {
+        if (refreshToken is null)
+        {
+            return Refuse(MisuseKind.InvalidRequest, 400, "invalid_request", "Missing required parameter: refresh_token.");
+        }
+
+        lock (gate)
+        {
+            var now = clock.GetUtcNow();
+            if (!refreshTokens.TryGetValue(refreshToken, out var entry))
+            {
+                return Refuse(MisuseKind.UnknownRefreshToken, $"Refresh token {EmulatorLog.Redact(refreshToken)} was never issued.");
+            }
+
+            var grant = entry.Grant;
+            if (entry.SpentAt is { } spentAt)
+            {
+                return Refuse(MisuseKind.ReusedRefreshToken, $"Refresh token {EmulatorLog.Redact(refreshToken)} was already spent at {spentAt:O}.");
+            }
+
+            if (grant.RevokedBecause is { } why)
+            {
+                return Refuse(MisuseKind.RevokedToken, $"Refresh token {EmulatorLog.Redact(refreshToken)} belongs to a grant revoked because {why}.");
+            }
+
+            if (redirectUri is not null && !string.Equals(redirectUri, grant.RedirectUri, StringComparison.Ordinal))
+            {
+                return Refuse(MisuseKind.RedirectUriMismatch, "The redirect_uri is not the one used at authorize.");
+            }
+
+            entry.SpentAt = now;
+            grant.CurrentAccess?.Kill("it was replaced by a refresh");
+            return new TokenOutcome(IssuePair(grant, now), null);
+        }
+    }
+
+    /// <summary>
+    /// An access token dies alone; a refresh token (current or spent) revokes its whole grant.
+    /// Unknown tokens are ignored, as RFC 7009 asks.
+    /// </summary>
+    public void Revoke(string token)
+    {
+        lock (gate)
+        {
+            if (accessTokens.TryGetValue(token, out var access))
+            {
+                access.Kill("it was revoked");
+            }
+            else if (refreshTokens.TryGetValue(token, out var refresh))
+            {
+                RevokeGrant(refresh.Grant, "it was revoked");
+            }
+        }
+    }
+
+    public BearerOutcome AuthenticateBearer(string? token, EndpointKind endpoint)
+    {
+        if (token is null)
+        {
+            log.Misuse(MisuseKind.MissingAccessToken, endpoint, "No Authorization: Bearer header.");
+            return new BearerOutcome(null, null, "No access token was sent.");
+        }
+
+        lock (gate)
+        {
+            var problem = Problem(token, clock.GetUtcNow());
+            if (problem is not null)
+            {
+                log.Misuse(MisuseKind.DeadAccessToken, endpoint, $"Access token {EmulatorLog.Redact(token)}: {problem}.");
+                return new BearerOutcome(null, null, problem);
+            }
+
+            var entry = accessTokens[token];
+            return new BearerOutcome(entry.Grant.User, entry.Grant.Scope, null);
+        }
+    }
+
+    public bool IsAccessTokenValid(string accessToken)
+    {
+        lock (gate) return Problem(accessToken, clock.GetUtcNow()) is null;
+    }
+
+    private string? Problem(string token, DateTimeOffset now)
+    {
+        if (!accessTokens.TryGetValue(token, out var entry))
+        {
+            return "the token was never issued";
+        }
+
+        if (entry.DeadBecause is { } why)
+        {
+            return $"the token is dead because {why}";
+        }
+
+        return now >= entry.ExpiresAt ? $"the token expired at {entry.ExpiresAt:O}" : null;
+    }
+
+    private TokenIssued IssuePair(Grant grant, DateTimeOffset now)
+    {
+        var access = new AccessEntry(grant, now + options.AccessTokenLifetime);
+        var accessToken = NewToken();
+        var refreshToken = NewToken();
+        accessTokens.Add(accessToken, access);
+        refreshTokens.Add(refreshToken, new RefreshEntry(grant));
+        grant.CurrentAccess = access;
+        var createdAt = options.RefreshKeepsOriginalCreatedAt ? grant.CreatedAt : now;
+        return new TokenIssued(accessToken, refreshToken, grant.Scope, createdAt.ToUnixTimeSeconds(), (long)options.AccessTokenLifetime.TotalSeconds);
+    }
+
+    private bool RevokeGrant(Grant grant, string why)
+    {
+        if (grant.RevokedBecause is not null)
+        {
+            return false;
+        }
+
+        grant.RevokedBecause = why;
+        grant.CurrentAccess?.Kill($"its grant was revoked because {why}");
+        liveGrants--;
+        return true;
+    }
+
+    private TokenOutcome Refuse(MisuseKind kind, string detail) => Refuse(kind, 400, "invalid_grant", InvalidGrant, detail);
+
+    private TokenOutcome Refuse(MisuseKind kind, int status, string error, string description, string? detail = null)
+    {
+        log.Misuse(kind, EndpointKind.Token, detail ?? description);
+        return new TokenOutcome(null, new OAuthError(status, error, description));
+    }
+
+    private static string NewToken() => RandomNumberGenerator.GetHexString(64, lowercase: true);
+
+    private static bool FixedTimeEquals(string? given, string expected) =>
+        given is not null && CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected));
+
+    private sealed class CodeEntry(string redirectUri, string scope, EmulatedUser user, DateTimeOffset expiresAt)
+    {
+        public string RedirectUri { get; } = redirectUri;
+        public string Scope { get; } = scope;
+        public EmulatedUser User { get; } = user;
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+        public Grant? Grant { get; set; }
+    }
+
+    private sealed class Grant(EmulatedUser user, string scope, string redirectUri, DateTimeOffset createdAt)
+    {
+        public EmulatedUser User { get; } = user;
+        public string Scope { get; } = scope;
+        public string RedirectUri { get; } = redirectUri;
+        public DateTimeOffset CreatedAt { get; } = createdAt;
+        public AccessEntry? CurrentAccess { get; set; }
+        public string? RevokedBecause { get; set; }
+    }
+
+    private sealed class RefreshEntry(Grant grant)
+    {
+        public Grant Grant { get; } = grant;
+        public DateTimeOffset? SpentAt { get; set; }
+    }
+
+    private sealed class AccessEntry(Grant grant, DateTimeOffset expiresAt)
+    {
+        public Grant Grant { get; } = grant;
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+        public string? DeadBecause { get; private set; }
+
+        public void Kill(string why) => DeadBecause ??= why;
+    }
+}
