@@ -1,0 +1,34 @@
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace FreshBooksConnect.Functions;
+
+/// <summary>FreshBooks sends the customer back here with a code (or an error): the connection is made or refused.</summary>
+public sealed class CallbackFunction(ConsentService consent)
+{
+    [Function("Callback")]
+    public async Task<IActionResult> Run(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "callback")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var query = request.Query;
+        if (!RequestInput.TryGetSingle(query, "state", 64, out var state)
+            || !RequestInput.TryGetSingle(query, "code", 512, out var code)
+            || !RequestInput.TryGetSingle(query, "error", 200, out var error)
+            || !RequestInput.TryGetSingle(query, "error_description", 1000, out var description))
+        {
+            return ConsentPages.For(new CallbackResult(CallbackOutcome.InvalidRequest));
+        }
+
+        var result = await consent.CompleteAsync(new CallbackRequest(state, code, error, description, name => request.Cookies[name]), cancellationToken).ConfigureAwait(false);
+        if (result.CookieToClear is { } cookie)
+        {
+            request.HttpContext.Response.Cookies.Delete(cookie, new CookieOptions { Path = "/", Secure = cookie.StartsWith("__Host-", StringComparison.Ordinal), HttpOnly = true, SameSite = SameSiteMode.Lax });
+        }
+
+        return ConsentPages.For(result);
+    }
+}

@@ -1,0 +1,100 @@
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Functions.Http;
+using Microsoft.AspNetCore.Http;
+
+namespace FreshBooksConnect.Functions;
+
+/// <summary>A connection as the SaaS backend sees it: everything but the tokens.</summary>
+public sealed record ConnectionView(
+    string Id,
+    string? TenantId,
+    string Status,
+    string? StatusReason,
+    DateTimeOffset? StatusChangedAt,
+    IdentityView Identity,
+    IReadOnlyList<BusinessView> Businesses,
+    string Scopes,
+    DateTimeOffset AccessTokenExpiresAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? LastRenewedAt,
+    DateTimeOffset? NextRenewalAt,
+    int FailedAttempts,
+    string? LastError,
+    DateTimeOffset? LastErrorAt)
+{
+    public static ConnectionView From(Connection c) => new(
+        c.Id,
+        c.TenantId,
+        StatusName(c.Status),
+        c.StatusReason,
+        c.StatusChangedAt,
+        IdentityView.From(c.Identity),
+        BusinessView.From(c.Identity.Businesses),
+        c.Scopes,
+        c.AccessTokenExpiresAt,
+        c.CreatedAt,
+        c.UpdatedAt,
+        c.LastRenewedAt,
+        c.NextRenewalAt,
+        c.FailedAttempts,
+        c.LastError,
+        c.LastErrorAt);
+
+    public static string StatusName(ConnectionStatus status) => status == ConnectionStatus.NeedsReconsent ? "needs-reconsent" : "active";
+}
+
+public sealed record IdentityView(long Id, string? IdentityUuid, string? FirstName, string? LastName, string? Email)
+{
+    public static IdentityView From(FreshBooksIdentity i) => new(i.Id, i.IdentityUuid, i.FirstName, i.LastName, i.Email);
+}
+
+/// <summary>A business the connection reaches: <see cref="AccountId"/> for <c>/accounting/account/{accountId}/...</c>, <see cref="BusinessId"/> for <c>/projects/business/{businessId}/...</c>.</summary>
+public sealed record BusinessView(long BusinessId, string? BusinessUuid, string? Name, string? AccountId, string? Role)
+{
+    public static IReadOnlyList<BusinessView> From(IReadOnlyList<BusinessMembership> memberships) =>
+        memberships.Select(m => new BusinessView(m.BusinessId, m.BusinessUuid, m.Name, m.AccountId, m.Role)).ToList();
+}
+
+/// <summary>The token API's answer: a working access token and where it can be used.</summary>
+public sealed record TokenView(string ConnectionId, string AccessToken, string TokenType, DateTimeOffset ExpiresAt, string Scopes, long IdentityId, IReadOnlyList<BusinessView> Businesses)
+{
+    public static TokenView From(Connection c) => new(c.Id, c.AccessToken, "Bearer", c.AccessTokenExpiresAt, c.Scopes, c.Identity.Id, BusinessView.From(c.Identity.Businesses));
+}
+
+/// <summary>The token API's answers for each outcome, shared by the token and refresh routes.</summary>
+public static class TokenAnswers
+{
+    public static JsonAnswer For(string connectionId, TokenAnswer answer) => answer.Outcome switch
+    {
+        TokenOutcome.Issued => JsonAnswer.Ok(TokenView.From(answer.Connection!)),
+        TokenOutcome.NotFound => ConnectionProblems.NotFound(connectionId),
+        TokenOutcome.NeedsReconsent => JsonAnswer.Problem(
+            StatusCodes.Status409Conflict,
+            "Connection needs a new consent",
+            "FreshBooks no longer accepts this connection's grant. Send the customer a new onboarding link; consenting again revives the same connection.",
+            "needs-reconsent",
+            extensions: new Dictionary<string, object?>
+            {
+                ["connectionId"] = connectionId,
+                ["reason"] = answer.Connection?.StatusReason,
+                ["since"] = answer.Connection?.StatusChangedAt,
+            }),
+        _ => JsonAnswer.Problem(
+            StatusCodes.Status503ServiceUnavailable,
+            "Token temporarily unavailable",
+            "FreshBooks or storage could not renew the token just now. Try again after the Retry-After delay.",
+            "token-unavailable",
+            answer.RetryAfter),
+    };
+}
+
+public static class ConnectionProblems
+{
+    public static JsonAnswer NotFound(string connectionId) => JsonAnswer.Problem(
+        StatusCodes.Status404NotFound, "Connection not found", $"There is no connection '{connectionId}'.", "connection-not-found");
+
+    public static JsonAnswer InvalidId() => JsonAnswer.Problem(
+        StatusCodes.Status400BadRequest, "Invalid connection id", "A connection id is 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", "invalid-connection-id");
+}

@@ -1,0 +1,111 @@
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.Functions.Http;
+using Microsoft.AspNetCore.Http;
+
+namespace FreshBooksConnect.Functions;
+
+/// <summary>What the customer's browser is shown by Start and Callback, one page per outcome.</summary>
+public static class ConsentPages
+{
+    public static Page LinkRequired() => new(
+        StatusCodes.Status400BadRequest,
+        "This link is incomplete",
+        "Connecting FreshBooks starts from the link your provider gave you. Open that link again, or ask them for a new one.");
+
+    public static Page BrokenLink() => new(
+        StatusCodes.Status403Forbidden,
+        "This link is not valid",
+        "The onboarding link was changed or damaged on its way. Ask your provider for a new link.");
+
+    public static Page LinkExpired() => new(
+        StatusCodes.Status410Gone,
+        "This link has expired",
+        "Onboarding links work for a limited time. Ask your provider for a new link.");
+
+    public static Page For(CallbackResult result)
+    {
+        var back = ReturnLink(result.ReturnUrl);
+        return result.Outcome switch
+        {
+            CallbackOutcome.Connected => Connected(result.Connection!, back),
+            CallbackOutcome.Declined => new Page(
+                StatusCodes.Status200OK,
+                "FreshBooks was not connected",
+                "You chose not to allow access, so nothing was connected and no data was shared. You can start again from your onboarding link at any time.",
+                link: back,
+                linkText: "Return to the app"),
+            CallbackOutcome.ConsentFailed => new Page(
+                StatusCodes.Status502BadGateway,
+                "FreshBooks could not complete the connection",
+                "FreshBooks reported a problem with this request. Nothing was connected. Please start again from your onboarding link.",
+                $"FreshBooks said: {result.Error}",
+                back,
+                "Return to the app"),
+            CallbackOutcome.InvalidRequest => new Page(
+                StatusCodes.Status400BadRequest,
+                "This address is incomplete",
+                "The address FreshBooks sent you back to is missing information, so nothing was connected. Please start again from your onboarding link."),
+            CallbackOutcome.UnknownState => new Page(
+                StatusCodes.Status400BadRequest,
+                "This sign-in is not known",
+                "This page doesn't belong to a connection started here, so nothing was connected. Please start again from your onboarding link."),
+            CallbackOutcome.ExpiredState => new Page(
+                StatusCodes.Status400BadRequest,
+                "This sign-in has expired",
+                "Connecting has to be finished within 10 minutes. Nothing was connected. Please start again from your onboarding link.",
+                link: back,
+                linkText: "Return to the app"),
+            CallbackOutcome.AlreadyUsed => new Page(
+                StatusCodes.Status409Conflict,
+                "This sign-in was already used",
+                result.ConnectionId is null
+                    ? "This page was already opened once, so it can't be used again. If FreshBooks isn't connected yet, start again from your onboarding link."
+                    : "FreshBooks is already connected: this page was opened a second time (a refresh or the back button). Nothing changed.",
+                link: back,
+                linkText: "Return to the app"),
+            CallbackOutcome.BrowserMismatch => new Page(
+                StatusCodes.Status403Forbidden,
+                "Please finish in the same browser",
+                "This sign-in was started in a different browser, or its cookie was blocked. For your safety nothing was connected. Open your onboarding link again in this browser."),
+            CallbackOutcome.CodeRejected => new Page(
+                StatusCodes.Status400BadRequest,
+                "This sign-in took too long",
+                "FreshBooks' approval is valid for 5 minutes and only once, and it was no longer accepted. Nothing was connected. Please start again from your onboarding link.",
+                link: back,
+                linkText: "Return to the app"),
+            CallbackOutcome.AppRejected => new Page(
+                StatusCodes.Status502BadGateway,
+                "FreshBooks refused this app",
+                "FreshBooks did not accept this app's credentials, so nothing was connected. Please let your provider know; they need to check the app's FreshBooks settings."),
+            _ => new Page(
+                StatusCodes.Status503ServiceUnavailable,
+                "FreshBooks is not answering",
+                "FreshBooks could not be reached or had a problem, so nothing was connected. Please try again in a few minutes from your onboarding link.",
+                link: back,
+                linkText: "Return to the app"),
+        };
+    }
+
+    private static Page Connected(Connection connection, Uri? back)
+    {
+        var who = connection.Identity.DisplayName is { Length: > 0 } name ? name : "Your FreshBooks account";
+        var email = connection.Identity.Email is { Length: > 0 } e ? $" ({e})" : "";
+        var businesses = connection.Identity.Businesses.Select(b => b.Name).Where(n => !string.IsNullOrWhiteSpace(n)).ToList();
+        var what = businesses.Count switch
+        {
+            0 => "connected FreshBooks.",
+            1 => $"connected {businesses[0]}.",
+            _ => $"connected {string.Join(", ", businesses.Take(businesses.Count - 1))} and {businesses[^1]}.",
+        };
+        return new Page(
+            StatusCodes.Status200OK,
+            "FreshBooks is connected",
+            $"{who}{email} {what}",
+            "The connection stays active: you don't need to do anything else. You can close this window.",
+            back,
+            "Return to the app");
+    }
+
+    private static Uri? ReturnLink(string? returnUrl) => Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri) ? uri : null;
+}

@@ -1,0 +1,43 @@
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace FreshBooksConnect.Functions;
+
+/// <summary>The SaaS backend asks for a tenant's onboarding link: a signed, expiring link to Start.</summary>
+public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
+{
+    [Function("CreateOnboardingLink")]
+    public async Task<IActionResult> Run(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "onboarding-links")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var (body, problem) = await RequestInput.ReadJsonAsync<LinkRequest>(request, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var link = links.Create(body!.TenantId, body.ReturnUrl);
+        return link.Check switch
+        {
+            LinkRequestCheck.Created => JsonAnswer.Ok(new LinkAnswer(link.Url!.AbsoluteUri, link.ConnectionId!, link.ExpiresAt!.Value)),
+            LinkRequestCheck.InvalidTenant => JsonAnswer.Problem(
+                StatusCodes.Status400BadRequest,
+                "Invalid tenantId",
+                "tenantId is required: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+                "invalid-tenant"),
+            _ => JsonAnswer.Problem(
+                StatusCodes.Status400BadRequest,
+                "returnUrl not allowed",
+                "returnUrl must be an absolute URL under one of the prefixes in Onboarding__AllowedReturnUrls.",
+                "return-url-not-allowed"),
+        };
+    }
+
+    public sealed record LinkRequest(string? TenantId, string? ReturnUrl);
+
+    public sealed record LinkAnswer(string Url, string ConnectionId, DateTimeOffset ExpiresAt);
+}

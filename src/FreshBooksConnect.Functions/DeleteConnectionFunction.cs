@@ -1,0 +1,35 @@
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace FreshBooksConnect.Functions;
+
+/// <summary>Disconnects a customer: revokes the grant at FreshBooks, then deletes the connection.</summary>
+public sealed class DeleteConnectionFunction(ConnectionRemoval removal)
+{
+    [Function("DeleteConnection")]
+    public async Task<IActionResult> Run(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "connections/{id}")] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken)
+    {
+        if (!RequestInput.IsConnectionId(id))
+        {
+            return ConnectionProblems.InvalidId();
+        }
+
+        return await removal.RemoveAsync(id, cancellationToken).ConfigureAwait(false) switch
+        {
+            RemovalOutcome.Removed => new NoContentAnswer(),
+            RemovalOutcome.NotFound => ConnectionProblems.NotFound(id),
+            _ => JsonAnswer.Problem(
+                StatusCodes.Status503ServiceUnavailable,
+                "Connection not removed",
+                "FreshBooks could not revoke the grant just now, or a renewal was running; nothing was deleted. Try again shortly.",
+                "removal-unavailable",
+                TimeSpan.FromSeconds(30)),
+        };
+    }
+}

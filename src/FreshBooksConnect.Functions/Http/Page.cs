@@ -1,0 +1,81 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FreshBooksConnect.Functions.Http;
+
+/// <summary>
+/// A small, self-contained HTML page for the customer's browser. No external assets: the CSP allows only this page's own
+/// stylesheet (by hash), no scripts, no frames, no forms, and the referrer is never sent (the callback URL carries the code).
+/// </summary>
+public sealed class Page(int status, string title, string message, string? detail = null, Uri? link = null, string? linkText = null) : IActionResult
+{
+    private const string Style =
+        "body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f4f6f8;color:#1d2730}" +
+        "main{max-width:34rem;margin:12vh auto;padding:2rem 2.25rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}" +
+        "h1{font-size:1.5rem;margin:0 0 .75rem}p{margin:.5rem 0}.detail{color:#4a5866}" +
+        ".brand{font-size:.8rem;letter-spacing:.08em;text-transform:uppercase;color:#0063b1;margin-bottom:1.25rem}" +
+        "a.button{display:inline-block;margin-top:1.25rem;padding:.6rem 1.1rem;border-radius:8px;background:#0063b1;color:#fff;text-decoration:none}" +
+        "a.button:focus{outline:3px solid #ffbf47;outline-offset:2px}";
+
+    private static readonly string StyleHash = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style)));
+
+    /// <summary>The policy every page is served with.</summary>
+    public static readonly string ContentSecurityPolicy =
+        $"default-src 'none'; style-src 'sha256-{StyleHash}'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+    public int StatusCode => status;
+
+    public string Title => title;
+
+    public async Task ExecuteResultAsync(ActionContext context)
+    {
+        var response = context.HttpContext.Response;
+        response.StatusCode = status;
+        response.ContentType = "text/html; charset=utf-8";
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        Hygiene.Apply(response);
+        await response.WriteAsync(Render(), Encoding.UTF8, context.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    internal string Render()
+    {
+        var html = new StringBuilder()
+            .Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<meta name=\"referrer\" content=\"no-referrer\">")
+            .Append("<title>").Append(Encode(title)).Append(" · FreshBooks Connect</title>")
+            .Append("<style>").Append(Style).Append("</style></head><body><main>")
+            .Append("<div class=\"brand\">FreshBooks Connect</div>")
+            .Append("<h1>").Append(Encode(title)).Append("</h1>")
+            .Append("<p>").Append(Encode(message)).Append("</p>");
+        if (detail is not null)
+        {
+            html.Append("<p class=\"detail\">").Append(Encode(detail)).Append("</p>");
+        }
+
+        if (link is not null)
+        {
+            html.Append("<a class=\"button\" href=\"").Append(Encode(link.AbsoluteUri)).Append("\">").Append(Encode(linkText ?? "Continue")).Append("</a>");
+        }
+
+        return html.Append("</main></body></html>").ToString();
+    }
+
+    private static string Encode(string value) => WebUtility.HtmlEncode(value);
+}
+
+/// <summary>Headers every answer carries: nothing here may be cached, sniffed or leak the URL onwards.</summary>
+public static class Hygiene
+{
+    public static void Apply(HttpResponse response)
+    {
+        response.Headers.CacheControl = "no-store";
+        response.Headers.Pragma = "no-cache";
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        response.Headers.XFrameOptions = "DENY";
+    }
+}

@@ -1,0 +1,45 @@
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace FreshBooksConnect.Functions;
+
+/// <summary>The onboarding link a SaaS hands its customers: sends the browser to FreshBooks' consent page.</summary>
+public sealed class StartFunction(ConsentService consent)
+{
+    [Function("Start")]
+    public async Task<IActionResult> Run(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "connect")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        if (!RequestInput.TryGetSingle(request.Query, "link", OnboardingLinks.MaxTokenLength, out var link))
+        {
+            return ConsentPages.BrokenLink();
+        }
+
+        var result = await consent.StartAsync(link, cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case StartOutcome.Redirect:
+                var binding = result.Binding!;
+                request.HttpContext.Response.Cookies.Append(binding.CookieName, binding.Value, new CookieOptions
+                {
+                    Path = "/",
+                    HttpOnly = true,
+                    Secure = binding.Secure,
+                    SameSite = SameSiteMode.Lax,
+                    MaxAge = binding.MaxAge,
+                    IsEssential = true,
+                });
+                return new Redirect(result.ConsentUrl!);
+            case StartOutcome.LinkRequired:
+                return ConsentPages.LinkRequired();
+            case StartOutcome.LinkExpired:
+                return ConsentPages.LinkExpired();
+            default:
+                return ConsentPages.BrokenLink();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Security;
+using FreshBooksConnect.Storage;
+
+namespace FreshBooksConnect.Connections.Internal;
+
+/// <summary>Connections as rows of the <c>connections</c> table: partition = connection id, tokens encrypted per row.</summary>
+internal sealed class TableConnectionStore(StorageClients storage, ITokenProtector protector) : IConnectionStore
+{
+    internal const string RowKey = "connection";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private TableClient Table => storage.Connections;
+
+    public async Task<Connection?> GetAsync(string connectionId, CancellationToken cancellationToken)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(connectionId, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? FromEntity(response.Value!) : null;
+    }
+
+    public async Task<ConnectionPage> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken)
+    {
+        await foreach (var page in Table.QueryAsync<TableEntity>(maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
+        {
+            return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
+        }
+
+        return new ConnectionPage([], null);
+    }
+
+    public async Task<StoreWrite> AddAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Table.AddEntityAsync(ToEntity(connection), cancellationToken).ConfigureAwait(false);
+            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return new StoreWrite(StoreWriteOutcome.Conflict, default);
+        }
+    }
+
+    public async Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Table.UpdateEntityAsync(ToEntity(connection), connection.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return new StoreWrite(ex.Status == 412 ? StoreWriteOutcome.Conflict : StoreWriteOutcome.NotFound, default);
+        }
+    }
+
+    public async Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.DeleteEntityAsync(connection.Id, RowKey, connection.ETag, cancellationToken).ConfigureAwait(false);
+            return new StoreWrite(StoreWriteOutcome.Written, default);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return new StoreWrite(ex.Status == 412 ? StoreWriteOutcome.Conflict : StoreWriteOutcome.NotFound, default);
+        }
+    }
+
+    private TableEntity ToEntity(Connection c) => new(c.Id, RowKey)
+    {
+        ["TenantId"] = c.TenantId,
+        ["IdentityId"] = c.Identity.Id,
+        ["IdentityUuid"] = c.Identity.IdentityUuid,
+        ["FirstName"] = c.Identity.FirstName,
+        ["LastName"] = c.Identity.LastName,
+        ["Email"] = c.Identity.Email,
+        ["Businesses"] = JsonSerializer.Serialize(c.Identity.Businesses, Json),
+        ["Scopes"] = c.Scopes,
+        ["AccessToken"] = protector.Protect(c.AccessToken, c.Id),
+        ["RefreshToken"] = protector.Protect(c.RefreshToken, c.Id),
+        ["AccessTokenExpiresAt"] = c.AccessTokenExpiresAt,
+        ["TokenGeneration"] = c.TokenGeneration,
+        ["Status"] = c.Status.ToString(),
+        ["StatusReason"] = c.StatusReason,
+        ["StatusChangedAt"] = c.StatusChangedAt,
+        ["CreatedAt"] = c.CreatedAt,
+        ["UpdatedAt"] = c.UpdatedAt,
+        ["LastRenewedAt"] = c.LastRenewedAt,
+        ["FailedAttempts"] = c.FailedAttempts,
+        ["LastError"] = c.LastError,
+        ["LastErrorAt"] = c.LastErrorAt,
+        ["NextRenewalAt"] = c.NextRenewalAt,
+        ["LeaseOwner"] = c.LeaseOwner,
+        ["LeaseUntil"] = c.LeaseUntil,
+    };
+
+    private Connection FromEntity(TableEntity e)
+    {
+        var id = e.PartitionKey;
+        return new Connection
+        {
+            Id = id,
+            TenantId = e.GetString("TenantId"),
+            Identity = new FreshBooksIdentity(
+                e.GetInt64("IdentityId") ?? 0,
+                e.GetString("IdentityUuid"),
+                e.GetString("FirstName"),
+                e.GetString("LastName"),
+                e.GetString("Email"),
+                JsonSerializer.Deserialize<List<BusinessMembership>>(e.GetString("Businesses") ?? "[]", Json) ?? []),
+            Scopes = e.GetString("Scopes") ?? "",
+            AccessToken = Unprotect(e, "AccessToken", id),
+            RefreshToken = Unprotect(e, "RefreshToken", id),
+            AccessTokenExpiresAt = e.GetDateTimeOffset("AccessTokenExpiresAt") ?? DateTimeOffset.MinValue,
+            TokenGeneration = e.GetInt64("TokenGeneration") ?? 0,
+            Status = Enum.TryParse<ConnectionStatus>(e.GetString("Status"), out var status) ? status : ConnectionStatus.Active,
+            StatusReason = e.GetString("StatusReason"),
+            StatusChangedAt = e.GetDateTimeOffset("StatusChangedAt"),
+            CreatedAt = e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
+            UpdatedAt = e.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
+            LastRenewedAt = e.GetDateTimeOffset("LastRenewedAt"),
+            FailedAttempts = e.GetInt32("FailedAttempts") ?? 0,
+            LastError = e.GetString("LastError"),
+            LastErrorAt = e.GetDateTimeOffset("LastErrorAt"),
+            NextRenewalAt = e.GetDateTimeOffset("NextRenewalAt"),
+            LeaseOwner = e.GetString("LeaseOwner"),
+            LeaseUntil = e.GetDateTimeOffset("LeaseUntil"),
+            ETag = e.ETag,
+        };
+    }
+
+    private string Unprotect(TableEntity entity, string column, string connectionId) =>
+        protector.TryUnprotect(entity.GetString(column) ?? "", connectionId, out var token)
+            ? token
+            : throw new InvalidOperationException($"The {column} of connection '{connectionId}' cannot be decrypted: its key is not in TokenProtection__Keys, or the value was altered or copied from another row.");
+}

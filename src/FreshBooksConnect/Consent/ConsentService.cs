@@ -1,0 +1,243 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Renewal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Consent;
+
+/// <summary>
+/// Start and Callback: creates single-use, browser-bound consent states, sends the customer to FreshBooks, and on the way
+/// back exchanges the code, finds out who connected and stores the connection.
+/// </summary>
+public sealed partial class ConsentService(
+    IConsentStateStore states,
+    IConnectionStore connections,
+    IRenewalIndex index,
+    IFreshBooksClient freshBooks,
+    OnboardingLinks links,
+    RenewalSchedule schedule,
+    RenewalMetrics metrics,
+    TimeProvider time,
+    IOptions<OnboardingOptions> onboarding,
+    IOptions<FreshBooksOptions> freshBooksOptions,
+    ILogger<ConsentService> logger)
+{
+    private const string AnonymousPrefix = "fb-";
+    private const int MaxCodeLength = 512;
+    private const int MaxErrorLength = 200;
+    private const int SaveAttempts = 4;
+    private readonly OnboardingOptions _onboarding = onboarding.Value;
+
+    public async Task<StartResult> StartAsync(string? linkToken, CancellationToken cancellationToken)
+    {
+        OnboardingLinkClaims? claims = null;
+        if (string.IsNullOrEmpty(linkToken))
+        {
+            if (!_onboarding.AllowAnonymous)
+            {
+                return new StartResult(StartOutcome.LinkRequired);
+            }
+        }
+        else
+        {
+            var validation = links.Validate(linkToken);
+            switch (validation.Check)
+            {
+                case LinkCheck.Expired:
+                    Log.LinkRefused(logger, validation.Check);
+                    return new StartResult(StartOutcome.LinkExpired);
+                case LinkCheck.Malformed or LinkCheck.Forged:
+                    Log.LinkRefused(logger, validation.Check);
+                    return new StartResult(StartOutcome.LinkInvalid);
+            }
+
+            claims = validation.Claims;
+        }
+
+        var state = RandomToken();
+        var binding = RandomToken();
+        var now = time.GetUtcNow();
+        var stateHash = Hash(state);
+        await states.AddAsync(
+            new ConsentState
+            {
+                StateHash = stateHash,
+                BrowserBindingHash = Hash(binding),
+                TenantId = claims?.TenantId,
+                ReturnUrl = claims?.ReturnUrl,
+                CreatedAt = now,
+                ExpiresAt = now + _onboarding.StateLifetime,
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        Log.ConsentStarted(logger, claims?.ConnectionId);
+        return new StartResult(StartOutcome.Redirect, freshBooks.BuildAuthorizeUrl(state), new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
+    }
+
+    public async Task<CallbackResult> CompleteAsync(CallbackRequest request, CancellationToken cancellationToken)
+    {
+        // Everything is checked before anything is written or FreshBooks is called.
+        if (!IsWellFormedToken(request.State)
+            || (request.Error is null && !IsWellFormedCode(request.Code))
+            || (request.Error is not null && (request.Error.Length > MaxErrorLength || request.Code is not null)))
+        {
+            return new CallbackResult(CallbackOutcome.InvalidRequest);
+        }
+
+        var stateHash = Hash(request.State!);
+        var pending = await states.FindAsync(stateHash, cancellationToken).ConfigureAwait(false);
+        if (pending is null)
+        {
+            return new CallbackResult(CallbackOutcome.UnknownState);
+        }
+
+        var cookieName = CookieName(stateHash);
+        if (pending.ConsumedAt is not null)
+        {
+            return new CallbackResult(CallbackOutcome.AlreadyUsed, ReturnUrl: pending.ReturnUrl, ConnectionId: pending.ConnectionId);
+        }
+
+        if (pending.ExpiresAt <= time.GetUtcNow())
+        {
+            return new CallbackResult(CallbackOutcome.ExpiredState, ReturnUrl: pending.ReturnUrl);
+        }
+
+        var cookie = request.ReadCookie(cookieName);
+        if (cookie is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(cookie)), Encoding.ASCII.GetBytes(pending.BrowserBindingHash)))
+        {
+            Log.BrowserMismatch(logger);
+            return new CallbackResult(CallbackOutcome.BrowserMismatch);
+        }
+
+        // Take the state before calling FreshBooks: of two callbacks with it, only one may spend the code.
+        var consumed = pending with { ConsumedAt = time.GetUtcNow() };
+        if (await states.TryUpdateAsync(consumed, cancellationToken).ConfigureAwait(false) is not { } consumedETag)
+        {
+            return new CallbackResult(CallbackOutcome.AlreadyUsed, ReturnUrl: pending.ReturnUrl);
+        }
+
+        if (request.Error is not null)
+        {
+            var declined = request.Error == "access_denied";
+            Log.ConsentDeclined(logger, request.Error);
+            return new CallbackResult(declined ? CallbackOutcome.Declined : CallbackOutcome.ConsentFailed, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName, Error: request.Error);
+        }
+
+        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, cancellationToken).ConfigureAwait(false);
+        if (!exchange.IsSuccess)
+        {
+            Log.CodeExchangeFailed(logger, exchange.Outcome, exchange.Error);
+            return new CallbackResult(ExchangeFailure(exchange.Outcome), ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+        }
+
+        var grant = exchange.Value!;
+        var identity = await freshBooks.GetIdentityAsync(grant.AccessToken, cancellationToken).ConfigureAwait(false);
+        if (!identity.IsSuccess)
+        {
+            // Nobody will store this grant: give it back rather than leave a live token behind.
+            await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
+            Log.IdentityLookupFailed(logger, identity.Outcome, identity.Error);
+            return new CallbackResult(CallbackOutcome.FreshBooksUnavailable, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+        }
+
+        var connectionId = pending.TenantId is { } tenant ? OnboardingLinks.ConnectionIdFor(tenant) : AnonymousPrefix + identity.Value!.Id;
+        var connection = await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value!, grant).ConfigureAwait(false);
+        await states.TryUpdateAsync(consumed with { ConnectionId = connectionId, ETag = consumedETag }, CancellationToken.None).ConfigureAwait(false);
+        metrics.RecordConnected();
+        Log.Connected(logger, connectionId, identity.Value!.Businesses.Count);
+        return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId);
+    }
+
+    /// <summary>
+    /// Creates the connection or, for a returning identity or tenant, replaces its grant under the row's ETag (re-reading on a
+    /// conflict). The tokens were just issued: they are saved whatever the caller's cancellation says.
+    /// </summary>
+    private async Task<Connection> StoreConnectionAsync(string connectionId, string? tenantId, FreshBooksIdentity identity, TokenGrant grant)
+    {
+        var cancellationToken = CancellationToken.None;
+        for (var attempt = 1; ; attempt++)
+        {
+            var now = time.GetUtcNow();
+            var existing = await connections.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
+            var connection = new Connection
+            {
+                Id = connectionId,
+                TenantId = tenantId,
+                Identity = identity,
+                Scopes = grant.Scope,
+                AccessToken = grant.AccessToken,
+                RefreshToken = grant.RefreshToken,
+                AccessTokenExpiresAt = grant.AccessTokenExpiresAt,
+                TokenGeneration = (existing?.TokenGeneration ?? 0) + 1,
+                Status = ConnectionStatus.Active,
+                StatusChangedAt = existing is null || existing.Status != ConnectionStatus.Active ? now : existing.StatusChangedAt,
+                CreatedAt = existing?.CreatedAt ?? now,
+                UpdatedAt = now,
+                LastRenewedAt = existing?.LastRenewedAt,
+                NextRenewalAt = schedule.NextRenewal(grant.AccessTokenExpiresAt, now),
+                ETag = existing?.ETag ?? default,
+            };
+
+            await index.ScheduleAsync(connectionId, connection.NextRenewalAt!.Value, cancellationToken).ConfigureAwait(false);
+            var write = existing is null
+                ? await connections.AddAsync(connection, cancellationToken).ConfigureAwait(false)
+                : await connections.ReplaceAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (write.Written)
+            {
+                if (existing?.NextRenewalAt is { } previous)
+                {
+                    await index.RemoveAsync(connectionId, previous, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (existing is not null && existing.Status == ConnectionStatus.Active)
+                {
+                    // The replaced grant is no longer used by anyone.
+                    await freshBooks.RevokeAsync(existing.RefreshToken, cancellationToken).ConfigureAwait(false);
+                }
+
+                return connection with { ETag = write.ETag };
+            }
+
+            // Our index entry for this attempt is stale now; the next attempt schedules its own.
+            await index.RemoveAsync(connectionId, connection.NextRenewalAt.Value, cancellationToken).ConfigureAwait(false);
+            if (attempt >= SaveAttempts)
+            {
+                throw new InvalidOperationException($"Connection '{connectionId}' kept changing while a new consent was saved.");
+            }
+
+            Log.ConnectionSaveConflict(logger, connectionId, attempt);
+        }
+    }
+
+    private static CallbackOutcome ExchangeFailure(FreshBooksOutcome outcome) => outcome switch
+    {
+        FreshBooksOutcome.InvalidGrant => CallbackOutcome.CodeRejected,
+        FreshBooksOutcome.InvalidClient or FreshBooksOutcome.Rejected or FreshBooksOutcome.Forbidden or FreshBooksOutcome.Unauthenticated => CallbackOutcome.AppRejected,
+        _ => CallbackOutcome.FreshBooksUnavailable,
+    };
+
+    /// <summary>Cookies are <c>__Host-</c> and Secure when the app is served over https; plain only for http on localhost.</summary>
+    private bool SecureCookies => freshBooksOptions.Value.RedirectUri?.Scheme == Uri.UriSchemeHttps;
+
+    private string CookieName(string stateHash) => (SecureCookies ? "__Host-fbc-" : "fbc-") + stateHash[..16];
+
+    internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+
+    private static string RandomToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    private static bool IsWellFormedToken(string? value) => value is { Length: 43 } && StateTokenPattern().IsMatch(value);
+
+    private static bool IsWellFormedCode(string? code) => code is { Length: > 0 and <= MaxCodeLength } && CodePattern().IsMatch(code);
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{43}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex StateTokenPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9._~+/=-]+\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex CodePattern();
+}

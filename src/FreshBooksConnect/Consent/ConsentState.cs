@@ -1,0 +1,44 @@
+using Azure;
+
+namespace FreshBooksConnect.Consent;
+
+/// <summary>
+/// A pending consent, stored server-side under the hash of its <c>state</c> (the state itself is never stored).
+/// <see cref="BrowserBindingHash"/> ties it to the cookie set in the browser that started it.
+/// </summary>
+public sealed record ConsentState
+{
+    public required string StateHash { get; init; }
+
+    public required string BrowserBindingHash { get; init; }
+
+    public string? TenantId { get; init; }
+
+    public string? ReturnUrl { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>Set once a callback took this state; a state is used once.</summary>
+    public DateTimeOffset? ConsumedAt { get; init; }
+
+    /// <summary>The connection the consent completed, for the page a repeated callback shows.</summary>
+    public string? ConnectionId { get; init; }
+
+    public ETag ETag { get; init; }
+}
+
+/// <summary>Stores pending consents. Taking one is guarded by its ETag, so two callbacks with one state cannot both proceed.</summary>
+public interface IConsentStateStore
+{
+    Task AddAsync(ConsentState state, CancellationToken cancellationToken);
+
+    Task<ConsentState?> FindAsync(string stateHash, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="state"/> if the row still has its ETag; returns the new ETag, or null when another callback changed it first.</summary>
+    Task<ETag?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken);
+
+    /// <summary>Deletes states that expired before <paramref name="now"/>; returns how many.</summary>
+    Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
+}

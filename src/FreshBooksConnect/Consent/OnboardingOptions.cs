@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Consent;
+
+/// <summary>
+/// How customers reach the consent page. Section <c>Onboarding</c>: <c>Onboarding__SigningKey</c> (base64 of at least 32
+/// random bytes; signs onboarding links), <c>Onboarding__LinkLifetime</c> (default 7 days), <c>Onboarding__AllowAnonymous</c>
+/// (default false: Start needs a signed link), <c>Onboarding__AllowedReturnUrls</c> (semicolon-separated URL prefixes a link may
+/// send the customer back to), <c>Onboarding__StateLifetime</c> (default 10 minutes).
+/// </summary>
+public sealed class OnboardingOptions
+{
+    public const string SectionName = "Onboarding";
+
+    public string SigningKey { get; set; } = "";
+
+    public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    public bool AllowAnonymous { get; set; }
+
+    public string AllowedReturnUrls { get; set; } = "";
+
+    public TimeSpan StateLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    internal IReadOnlyList<Uri> ReturnUrlPrefixes =>
+        AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri : null)
+            .OfType<Uri>()
+            .ToList();
+}
+
+internal sealed class OnboardingOptionsValidator : IValidateOptions<OnboardingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OnboardingOptions options)
+    {
+        var failures = new List<string>();
+        if (!OnboardingLinks.TryDecodeKey(options.SigningKey, out _))
+        {
+            failures.Add("Onboarding__SigningKey is required: base64 of at least 32 random bytes (openssl rand -base64 32). It signs onboarding links.");
+        }
+
+        if (options.LinkLifetime <= TimeSpan.Zero || options.LinkLifetime > TimeSpan.FromDays(90))
+        {
+            failures.Add("Onboarding__LinkLifetime must be between 0 and 90 days.");
+        }
+
+        if (options.StateLifetime <= TimeSpan.Zero || options.StateLifetime > TimeSpan.FromHours(1))
+        {
+            failures.Add("Onboarding__StateLifetime must be between 0 and 1 hour.");
+        }
+
+        foreach (var url in options.AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
+            {
+                failures.Add($"Onboarding__AllowedReturnUrls: '{url}' must be an absolute https URL (http only for localhost).");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

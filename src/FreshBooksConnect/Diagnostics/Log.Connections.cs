@@ -1,0 +1,17 @@
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.FreshBooks;
+using Microsoft.Extensions.Logging;
+
+namespace FreshBooksConnect.Diagnostics;
+
+internal static partial class Log
+{
+    [LoggerMessage(4001, LogLevel.Information, "Token for connection {ConnectionId}: {Outcome}")]
+    public static partial void TokenIssued(ILogger logger, string connectionId, TokenOutcome outcome);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Connection {ConnectionId} not removed: revoking at FreshBooks failed ({Outcome})")]
+    public static partial void RemovalFailed(ILogger logger, string connectionId, FreshBooksOutcome outcome);
+
+    [LoggerMessage(4003, LogLevel.Information, "Connection {ConnectionId} revoked and removed: {Outcome}")]
+    public static partial void ConnectionRemoved(ILogger logger, string connectionId, StoreWriteOutcome outcome);
+}

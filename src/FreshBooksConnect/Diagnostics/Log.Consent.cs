@@ -1,0 +1,32 @@
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.FreshBooks;
+using Microsoft.Extensions.Logging;
+
+namespace FreshBooksConnect.Diagnostics;
+
+internal static partial class Log
+{
+    [LoggerMessage(3001, LogLevel.Information, "Consent started (connection {ConnectionId})")]
+    public static partial void ConsentStarted(ILogger logger, string? connectionId);
+
+    [LoggerMessage(3002, LogLevel.Warning, "Onboarding link refused: {Check}")]
+    public static partial void LinkRefused(ILogger logger, LinkCheck check);
+
+    [LoggerMessage(3003, LogLevel.Warning, "Callback refused: it did not come from the browser that started the consent")]
+    public static partial void BrowserMismatch(ILogger logger);
+
+    [LoggerMessage(3004, LogLevel.Information, "Consent not given: FreshBooks returned error {Error}")]
+    public static partial void ConsentDeclined(ILogger logger, string error);
+
+    [LoggerMessage(3005, LogLevel.Warning, "Code exchange failed: {Outcome} ({Error})")]
+    public static partial void CodeExchangeFailed(ILogger logger, FreshBooksOutcome outcome, string? error);
+
+    [LoggerMessage(3006, LogLevel.Warning, "users/me failed after the code exchange: {Outcome} ({Error}); the new grant was revoked")]
+    public static partial void IdentityLookupFailed(ILogger logger, FreshBooksOutcome outcome, string? error);
+
+    [LoggerMessage(3007, LogLevel.Information, "Connection {ConnectionId} connected ({BusinessCount} businesses)")]
+    public static partial void Connected(ILogger logger, string connectionId, int businessCount);
+
+    [LoggerMessage(3008, LogLevel.Information, "Connection {ConnectionId} changed while a new consent was saved (try {Attempt}); retrying")]
+    public static partial void ConnectionSaveConflict(ILogger logger, string connectionId, int attempt);
+}

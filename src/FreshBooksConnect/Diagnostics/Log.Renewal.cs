@@ -1,0 +1,41 @@
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Renewal;
+using Microsoft.Extensions.Logging;
+
+namespace FreshBooksConnect.Diagnostics;
+
+internal static partial class Log
+{
+    [LoggerMessage(2001, LogLevel.Information, "Connection {ConnectionId} renewed; access token valid until {ExpiresAt:O}")]
+    public static partial void Renewed(ILogger logger, string connectionId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Connection {ConnectionId} needs a new consent: FreshBooks refused its grant ({Error})")]
+    public static partial void NeedsReconsent(ILogger logger, string connectionId, string? error);
+
+    [LoggerMessage(2003, LogLevel.Warning, "Renewal of connection {ConnectionId} failed: {Outcome} ({Error}); {FailedAttempts} failures in a row, retried later")]
+    public static partial void RenewalFailed(ILogger logger, string connectionId, FreshBooksOutcome outcome, string? error, int failedAttempts);
+
+    [LoggerMessage(2004, LogLevel.Critical, "Connection {ConnectionId}: FreshBooks issued a new token pair that could not be saved; the connection will need a new consent")]
+    public static partial void RenewedPairNotSaved(ILogger logger, string connectionId);
+
+    [LoggerMessage(2005, LogLevel.Warning, "Connection {ConnectionId}: the renewal lease was lost before FreshBooks answered; the new holder decides")]
+    public static partial void LeaseLost(ILogger logger, string connectionId);
+
+    [LoggerMessage(2006, LogLevel.Information, "Connection {ConnectionId} got a new consent while it was being renewed; the renewed grant is revoked")]
+    public static partial void RenewalSuperseded(ILogger logger, string connectionId);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Connection {ConnectionId} was deleted while it was being renewed")]
+    public static partial void RenewedConnectionDeleted(ILogger logger, string connectionId);
+
+    [LoggerMessage(2008, LogLevel.Information, "Connection {ConnectionId} changed while its renewal was saved (try {Attempt}); re-read and saved again")]
+    public static partial void SaveConflictRetried(ILogger logger, string connectionId, int attempt);
+
+    [LoggerMessage(2009, LogLevel.Warning, "Saving connection {ConnectionId} failed with storage status {Status} (try {Attempt}); retrying")]
+    public static partial void SaveFailedRetrying(ILogger logger, string connectionId, int status, int attempt);
+
+    [LoggerMessage(2010, LogLevel.Information, "Renewal sweep: {Due} due, {Enqueued} enqueued, {Skipped} already queued; {Purged} expired consents purged")]
+    public static partial void Swept(ILogger logger, int due, int enqueued, int skipped, int purged);
+
+    [LoggerMessage(2011, LogLevel.Information, "Renewal message for connection {ConnectionId}: {Outcome}")]
+    public static partial void RenewalProcessed(ILogger logger, string connectionId, RenewalOutcome outcome);
+}

@@ -1,0 +1,81 @@
+using System.Net;
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.Connections.Internal;
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.Consent.Internal;
+using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.FreshBooks.Internal;
+using FreshBooksConnect.Renewal;
+using FreshBooksConnect.Renewal.Internal;
+using FreshBooksConnect.Security;
+using FreshBooksConnect.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class FreshBooksConnectServiceCollectionExtensions
+{
+    /// <summary>
+    /// Everything the product needs, bound from <paramref name="configuration"/> and validated at start-up. The one registration
+    /// the function app, the local host and the tests share; defaults are added with TryAdd so a host or test can replace one piece.
+    /// </summary>
+    public static IServiceCollection AddFreshBooksConnect(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddLogging();
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<FreshBooksOptions>().Bind(configuration.GetSection(FreshBooksOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<StorageOptions>().Configure(o => StorageOptions.Bind(o, configuration)).ValidateOnStart();
+        services.AddOptions<TokenProtectionOptions>().Bind(configuration.GetSection(TokenProtectionOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<OnboardingOptions>().Bind(configuration.GetSection(OnboardingOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<RenewalOptions>().Bind(configuration.GetSection(RenewalOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FreshBooksOptions>, FreshBooksOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenProtectionOptions>, TokenProtectionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnboardingOptions>, OnboardingOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RenewalOptions>, RenewalOptionsValidator>());
+
+        services.TryAddSingleton(sp => new StorageClients(sp.GetRequiredService<IOptions<StorageOptions>>()));
+        services.AddHostedService<StorageInitializer>();
+        services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
+        services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
+        services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
+        services.TryAddSingleton<IRenewalIndex, TableRenewalIndex>();
+        services.TryAddSingleton<IRenewalQueue, StorageRenewalQueue>();
+        services.TryAddSingleton<IConnectionLease, ConnectionLease>();
+        services.TryAddSingleton<InFlightRenewals>();
+        services.TryAddSingleton<RenewalSchedule>();
+        services.TryAddSingleton<RenewalMetrics>();
+        services.TryAddSingleton<OnboardingLinks>();
+        services.TryAddSingleton<RenewalSweep>();
+
+        // Everything that talks to FreshBooks is transient, like the typed client it holds.
+        services.AddHttpClient<IFreshBooksClient, FreshBooksClient>((sp, http) =>
+            {
+                var options = sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value;
+                http.BaseAddress = options.ApiUrl.AbsoluteUri.EndsWith('/') ? options.ApiUrl : new Uri(options.ApiUrl.AbsoluteUri + "/");
+                http.Timeout = options.Timeout;
+            })
+            .RedactLoggedHeaders(_ => true)
+            .AddResilienceHandler("freshbooks", builder =>
+            {
+                // Only safe requests (users/me) are retried: a token call replayed would spend a refresh token or code twice.
+                var retry = new HttpRetryStrategyOptions { MaxRetryAttempts = 2, BackoffType = DelayBackoffType.Exponential, UseJitter = true, Delay = TimeSpan.FromMilliseconds(500) };
+                retry.DisableForUnsafeHttpMethods();
+                builder.AddRetry(retry);
+            });
+        services.TryAddTransient<IConnectionRenewer, ConnectionRenewer>();
+        services.TryAddTransient<RenewalWorker>();
+        services.TryAddTransient<ConsentService>();
+        services.TryAddTransient<ConnectionTokenService>();
+        services.TryAddTransient<ConnectionRemoval>();
+        return services;
+    }
+}

@@ -1,0 +1,23 @@
+using Azure;
+
+namespace FreshBooksConnect.Renewal;
+
+/// <summary>One entry of the renewal index: connection <see cref="ConnectionId"/> should be renewed at <see cref="RenewAt"/>.</summary>
+public sealed record RenewalIndexEntry(string ConnectionId, DateTimeOffset RenewAt, DateTimeOffset? EnqueuedAt, ETag ETag);
+
+/// <summary>
+/// Keeps connections ordered by when they are due, so a sweep reads only the due ones: its cost follows the due count, not the
+/// total. The connection row is the truth; an entry is a reminder, and a stale one is dropped when its renewal finds nothing due.
+/// </summary>
+public interface IRenewalIndex
+{
+    Task ScheduleAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken);
+
+    Task RemoveAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken);
+
+    /// <summary>Entries due at or before <paramref name="now"/>, oldest first.</summary>
+    IAsyncEnumerable<RenewalIndexEntry> ReadDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Marks an entry as handed to the queue; false if another sweep got there first.</summary>
+    Task<bool> MarkEnqueuedAsync(RenewalIndexEntry entry, DateTimeOffset now, CancellationToken cancellationToken);
+}

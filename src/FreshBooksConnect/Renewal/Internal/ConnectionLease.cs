@@ -1,0 +1,53 @@
+using FreshBooksConnect.Connections;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Renewal.Internal;
+
+internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time, IOptions<RenewalOptions> options) : IConnectionLease
+{
+    private readonly RenewalOptions _options = options.Value;
+
+    public string Owner { get; } = $"{Environment.MachineName}/{Guid.NewGuid():N}";
+
+    public async Task<LeaseAttempt> AcquireAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (connection.IsLeasedByOther(Owner, now))
+        {
+            return new LeaseAttempt(LeaseOutcome.Taken, connection);
+        }
+
+        var leased = connection with { LeaseOwner = Owner, LeaseUntil = now + _options.LeaseDuration };
+        var write = await store.ReplaceAsync(leased, cancellationToken).ConfigureAwait(false);
+        return write.Outcome switch
+        {
+            StoreWriteOutcome.Written => new LeaseAttempt(LeaseOutcome.Acquired, leased with { ETag = write.ETag }),
+            StoreWriteOutcome.NotFound => new LeaseAttempt(LeaseOutcome.NotFound, null),
+            _ => new LeaseAttempt(LeaseOutcome.Changed, null),
+        };
+    }
+
+    public async Task<Connection?> WaitForReleaseAsync(string connectionId, CancellationToken cancellationToken)
+    {
+        // Bounded by polls as well as by the clock, so a clock that stands still (tests) cannot make it wait forever.
+        var polls = (int)Math.Ceiling(_options.LeaseWaitTimeout / _options.LeaseWaitInterval);
+        var giveUpAt = time.GetUtcNow() + _options.LeaseWaitTimeout;
+        for (var poll = 0; ; poll++)
+        {
+            var connection = await store.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            if (connection is null || !connection.IsLeasedByOther(Owner, now) || now >= giveUpAt || poll >= polls)
+            {
+                return connection;
+            }
+
+            await Task.Delay(_options.LeaseWaitInterval, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<bool> IsStillHeldAsync(Connection leased, CancellationToken cancellationToken)
+    {
+        var current = await store.GetAsync(leased.Id, cancellationToken).ConfigureAwait(false);
+        return current is not null && current.ETag == leased.ETag;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using FreshBooksConnect.Storage;
+
+namespace FreshBooksConnect.Renewal.Internal;
+
+/// <summary>
+/// The <c>renewalindex</c> table: one partition, row key <c>{renewAt ticks, 19 digits}_{connectionId}</c>, so "due by now" is
+/// one range query that returns only due rows.
+/// </summary>
+internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
+{
+    internal const string Partition = "due";
+    private TableClient Table => storage.RenewalIndex;
+
+    public async Task ScheduleAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken)
+    {
+        // An index entry holds no token and is keyed by its own content, so an upsert cannot lose anything.
+        var entity = new TableEntity(Partition, Key(renewAt, connectionId)) { ["ConnectionId"] = connectionId, ["RenewAt"] = renewAt };
+        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RemoveAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.DeleteEntityAsync(Partition, Key(renewAt, connectionId), ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // Already gone: another renewal cleaned it up.
+        }
+    }
+
+    public async IAsyncEnumerable<RenewalIndexEntry> ReadDueAsync(DateTimeOffset now, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var upper = Ticks(now.AddTicks(1));
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey lt {upper}");
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return new RenewalIndexEntry(
+                entity.GetString("ConnectionId") ?? entity.RowKey[20..],
+                entity.GetDateTimeOffset("RenewAt") ?? new DateTimeOffset(long.Parse(entity.RowKey[..19], CultureInfo.InvariantCulture), TimeSpan.Zero),
+                entity.GetDateTimeOffset("EnqueuedAt"),
+                entity.ETag);
+        }
+    }
+
+    public async Task<bool> MarkEnqueuedAsync(RenewalIndexEntry entry, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var entity = new TableEntity(Partition, Key(entry.RenewAt, entry.ConnectionId)) { ["EnqueuedAt"] = now };
+        try
+        {
+            await Table.UpdateEntityAsync(entity, entry.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
+
+    internal static string Key(DateTimeOffset renewAt, string connectionId) => $"{Ticks(renewAt)}_{connectionId}";
+
+    private static string Ticks(DateTimeOffset time) => time.UtcTicks.ToString("D19", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,94 @@
+using FreshBooksConnect.FreshBooks;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Renewal;
+
+/// <summary>
+/// When and how connections are renewed. Section <c>Renewal</c> (<c>Renewal__RenewBefore</c>, ...). The sweep's NCRONTAB
+/// schedule is the separate app setting <c>RenewalSchedule</c>, read by the timer trigger.
+/// </summary>
+public sealed class RenewalOptions
+{
+    public const string SectionName = "Renewal";
+
+    /// <summary>Renew when the access token expires within this window (default 60 minutes).</summary>
+    public TimeSpan RenewBefore { get; set; } = TimeSpan.FromMinutes(60);
+
+    /// <summary>Up to this much earlier, at random, so renewals of connections made together spread out (default 10 minutes).</summary>
+    public TimeSpan Jitter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The token API refreshes inline when the token expires within this (default 5 minutes).</summary>
+    public TimeSpan InlineRefreshBefore { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a renewal lease holds; must outlive the longest refresh with its retries and the save.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Calls to the token endpoint one renewal may make when FreshBooks answers 5xx/429 or cannot be reached.</summary>
+    public int RefreshAttempts { get; set; } = 3;
+
+    /// <summary>First delay between those calls; doubles each time, plus jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A <c>Retry-After</c> up to this long is waited out inline; a longer one moves the renewal to a later sweep.</summary>
+    public TimeSpan MaxInlineRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After a failed renewal the connection waits this long before the next try, doubling per failure (default 2 minutes)...</summary>
+    public TimeSpan FailureBackoff { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>...up to this (default 30 minutes): a failing connection is never hammered.</summary>
+    public TimeSpan MaxFailureBackoff { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Tries to save a received token pair before giving up (storage errors); a pair is never dropped lightly.</summary>
+    public int SaveAttempts { get; set; } = 6;
+
+    /// <summary>First delay between save tries; doubles each time.</summary>
+    public TimeSpan SaveRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A sweep does not enqueue an entry again within this time of enqueuing it.</summary>
+    public TimeSpan RequeueAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a token request waits for a refresh another instance holds the lease for.</summary>
+    public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan LeaseWaitInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How many due connections a sweep hands to the queue at once.</summary>
+    public int SweepParallelism { get; set; } = 16;
+}
+
+internal sealed class RenewalOptionsValidator(IOptions<FreshBooksOptions> freshBooks) : IValidateOptions<RenewalOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RenewalOptions o)
+    {
+        var failures = new List<string>();
+        if (o.RenewBefore <= TimeSpan.Zero || o.RenewBefore >= TimeSpan.FromHours(11))
+        {
+            failures.Add("Renewal__RenewBefore must be between 0 and 11 hours (access tokens live 12).");
+        }
+
+        if (o.Jitter < TimeSpan.Zero || o.InlineRefreshBefore < TimeSpan.Zero || o.RetryBaseDelay < TimeSpan.Zero || o.MaxInlineRetryAfter < TimeSpan.Zero
+            || o.SaveRetryDelay < TimeSpan.Zero || o.RequeueAfter < TimeSpan.Zero || o.LeaseWaitTimeout < TimeSpan.Zero || o.LeaseWaitInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Renewal__* durations must not be negative.");
+        }
+
+        if (o.RefreshAttempts is < 1 or > 10 || o.SaveAttempts is < 1 or > 20 || o.SweepParallelism is < 1 or > 256)
+        {
+            failures.Add("Renewal__RefreshAttempts must be 1-10, Renewal__SaveAttempts 1-20, Renewal__SweepParallelism 1-256.");
+        }
+
+        if (o.FailureBackoff <= TimeSpan.Zero || o.MaxFailureBackoff < o.FailureBackoff)
+        {
+            failures.Add("Renewal__FailureBackoff must be positive and not above Renewal__MaxFailureBackoff.");
+        }
+
+        // The lease must outlive every call a holder may make, or a second renewer could spend the same refresh token.
+        var longestHold = (freshBooks.Value.Timeout * o.RefreshAttempts) + (o.MaxInlineRetryAfter * (o.RefreshAttempts - 1)) + (o.SaveRetryDelay * Math.Pow(2, o.SaveAttempts));
+        if (o.LeaseDuration <= longestHold)
+        {
+            failures.Add($"Renewal__LeaseDuration ({o.LeaseDuration}) must be longer than the longest renewal it guards ({longestHold}: FreshBooks__Timeout x Renewal__RefreshAttempts, the inline Retry-After waits and the save retries).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

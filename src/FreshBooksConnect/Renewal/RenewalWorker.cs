@@ -1,0 +1,24 @@
+using FreshBooksConnect.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace FreshBooksConnect.Renewal;
+
+/// <summary>Handles one renewal message: renews the connection if it is still due and keeps the index free of stale entries.</summary>
+public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex index, ILogger<RenewalWorker> logger)
+{
+    public async Task<RenewalResult> ProcessAsync(RenewalMessage message, CancellationToken cancellationToken)
+    {
+        var result = await renewer.RenewAsync(message.ConnectionId, RenewalReason.Sweep, cancellationToken).ConfigureAwait(false);
+
+        // The entry that produced this message is stale when the row no longer points at it (renewed meanwhile, dead, deleted).
+        var stale = result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent
+            || (result.Connection is { } connection && connection.NextRenewalAt != message.RenewAt);
+        if (stale)
+        {
+            await index.RemoveAsync(message.ConnectionId, message.RenewAt, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.RenewalProcessed(logger, message.ConnectionId, result.Outcome);
+        return result;
+    }
+}

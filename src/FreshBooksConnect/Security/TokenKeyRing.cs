@@ -1,0 +1,99 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Security;
+
+/// <summary>
+/// AES-256-GCM with a key ring. A stored value reads <c>v1.{keyId}.{base64url(nonce | ciphertext | tag)}</c>; the connection id is
+/// the associated data, so a value copied to another row fails to decrypt.
+/// </summary>
+internal sealed class TokenKeyRing : ITokenProtector
+{
+    private const string Version = "v1";
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly string _currentKeyId;
+    private readonly Dictionary<string, byte[]> _keys;
+
+    public TokenKeyRing(IOptions<TokenProtectionOptions> options)
+    {
+        var value = options.Value;
+        _currentKeyId = value.CurrentKeyId;
+        _keys = value.Keys.ToDictionary(k => k.Key, k => TryDecodeKey(k.Value, out var key) ? key : throw new InvalidOperationException($"TokenProtection__Keys__{k.Key} is not a 32-byte base64 key."), StringComparer.Ordinal);
+    }
+
+    public string Protect(string token, string connectionId)
+    {
+        var plaintext = Encoding.UTF8.GetBytes(token);
+        var payload = new byte[NonceSize + plaintext.Length + TagSize];
+        var nonce = payload.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_keys[_currentKeyId], TagSize);
+        aes.Encrypt(nonce, plaintext, payload.AsSpan(NonceSize, plaintext.Length), payload.AsSpan(NonceSize + plaintext.Length), AssociatedData(connectionId));
+        return $"{Version}.{_currentKeyId}.{Base64Url.EncodeToString(payload)}";
+    }
+
+    public bool TryUnprotect(string protectedValue, string connectionId, out string token)
+    {
+        token = "";
+        var parts = protectedValue.Split('.');
+        if (parts is not [Version, var keyId, var encoded] || !_keys.TryGetValue(keyId, out var key))
+        {
+            return false;
+        }
+
+        byte[] payload;
+        try
+        {
+            payload = Base64Url.DecodeFromChars(encoded);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        if (payload.Length < NonceSize + TagSize)
+        {
+            return false;
+        }
+
+        var cipherLength = payload.Length - NonceSize - TagSize;
+        var plaintext = new byte[cipherLength];
+        try
+        {
+            using var aes = new AesGcm(key, TagSize);
+            aes.Decrypt(payload.AsSpan(0, NonceSize), payload.AsSpan(NonceSize, cipherLength), payload.AsSpan(NonceSize + cipherLength), plaintext, AssociatedData(connectionId));
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return false;
+        }
+
+        token = Encoding.UTF8.GetString(plaintext);
+        return true;
+    }
+
+    public bool NeedsReprotect(string protectedValue) => !protectedValue.StartsWith($"{Version}.{_currentKeyId}.", StringComparison.Ordinal);
+
+    internal static bool TryDecodeKey(string? value, out byte[] key)
+    {
+        key = [];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        var buffer = new byte[64];
+        if (!Convert.TryFromBase64String(value.Trim(), buffer, out var written) || written != 32)
+        {
+            return false;
+        }
+
+        key = buffer[..32];
+        return true;
+    }
+
+    private static byte[] AssociatedData(string connectionId) => Encoding.UTF8.GetBytes("connection:" + connectionId);
+}

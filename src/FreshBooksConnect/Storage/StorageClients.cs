@@ -1,0 +1,69 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Identity;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Storage;
+
+/// <summary>The product's tables and queue, created once from <see cref="StorageOptions"/> and reused.</summary>
+public sealed class StorageClients
+{
+    private int _ensured;
+
+    public StorageClients(IOptions<StorageOptions> options, TableClientOptions? tableOptions = null)
+    {
+        var value = options.Value;
+        tableOptions ??= new TableClientOptions();
+
+        // The Functions queue extension reads and writes Base64 messages by default; ours must match.
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        if (!string.IsNullOrWhiteSpace(value.ConnectionString))
+        {
+            Tables = new TableServiceClient(value.ConnectionString, tableOptions);
+            Queues = new QueueServiceClient(value.ConnectionString, queueOptions);
+        }
+        else
+        {
+            TokenCredential credential = string.Equals(value.Credential, "managedidentity", StringComparison.OrdinalIgnoreCase)
+                ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(value.ClientId))
+                : new DefaultAzureCredential();
+            Tables = new TableServiceClient(value.TableServiceUri!, credential, tableOptions);
+            Queues = new QueueServiceClient(value.QueueServiceUri!, credential, queueOptions);
+        }
+
+        Connections = Tables.GetTableClient(StorageOptions.ConnectionsTableName);
+        ConsentStates = Tables.GetTableClient(StorageOptions.ConsentStatesTableName);
+        RenewalIndex = Tables.GetTableClient(StorageOptions.RenewalIndexTableName);
+        RenewalQueue = Queues.GetQueueClient(StorageOptions.RenewalQueueName);
+    }
+
+    public TableServiceClient Tables { get; }
+
+    public QueueServiceClient Queues { get; }
+
+    public TableClient Connections { get; }
+
+    public TableClient ConsentStates { get; }
+
+    public TableClient RenewalIndex { get; }
+
+    public QueueClient RenewalQueue { get; }
+
+    /// <summary>Creates the tables and queue when missing (Azurite, first run); once per process.</summary>
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _ensured) == 1)
+        {
+            return;
+        }
+
+        await Task.WhenAll(
+            Connections.CreateIfNotExistsAsync(cancellationToken),
+            ConsentStates.CreateIfNotExistsAsync(cancellationToken),
+            RenewalIndex.CreateIfNotExistsAsync(cancellationToken),
+            RenewalQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            Queues.GetQueueClient(StorageOptions.RenewalQueueName + "-poison").CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        Volatile.Write(ref _ensured, 1);
+    }
+}
