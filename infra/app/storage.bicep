@@ -1,0 +1,107 @@
+// One storage account, reached only with Entra ID (no account keys, no connection strings).
+// It holds the Functions host's own state, the deployment package that Flex Consumption runs from,
+// and the app's data: tables for connections, consent states and the renewal index, and the
+// "renewals" queue that fans renewals out (with its poison queue, created up front so it can be watched).
+
+@description('Storage account name: 3-24 lowercase letters and digits, globally unique.')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Azure region of the account.')
+param location string
+
+@description('Tags applied to the account.')
+param tags { *: string }
+
+@description('Blob container that holds the deployment package (azd uploads there, the app runs from there).')
+param deploymentContainerName string
+
+@description('The app\'s tables; the names are part of its contract, change them together with the app.')
+var tableNames = [
+  'connections'
+  'consentstates'
+  'renewalindex'
+]
+@description('The renewal fan-out queue and its poison queue, created up front so it can be watched.')
+var queueNames = [
+  'renewals'
+  'renewals-poison'
+]
+
+resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    // Identity-based access only: a leaked key can't read tokens, because there are no keys to use.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-06-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-06-01' = [
+  for tableName in tableNames: {
+    parent: tableService
+    name: tableName
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-06-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-06-01' = [
+  for queueName in queueNames: {
+    parent: queueService
+    name: queueName
+  }
+]
+
+@description('Storage account name.')
+output name string = account.name
+
+@description('Blob endpoint, with a trailing slash.')
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+
+@description('Queue endpoint, with a trailing slash.')
+output queueEndpoint string = account.properties.primaryEndpoints.queue
+
+@description('Table endpoint, with a trailing slash.')
+output tableEndpoint string = account.properties.primaryEndpoints.table
+
+@description('URL of the deployment package container.')
+output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'

@@ -1,0 +1,183 @@
+// FreshBooks Connect for Azure: everything `azd up` creates, in one resource group.
+// Reads top-down: names, then one module per concern (identity, storage, monitoring, key vault,
+// role assignments, the app), then the outputs azd stores in the environment.
+// Keyless throughout: one user-assigned identity, Entra ID to storage and telemetry, secrets in Key Vault.
+targetScope = 'subscription'
+
+@description('azd environment name; names the resource group and seeds the unique resource names.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Region for all resources; it must offer the Flex Consumption plan.')
+@minLength(1)
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the user running azd (AZURE_PRINCIPAL_ID); gets data roles for local runs. Empty: none.')
+param principalId string = ''
+
+@description('FreshBooks OAuth client id, from the FreshBooks developer portal.')
+@minLength(1)
+param freshBooksClientId string
+
+@description('FreshBooks OAuth client secret; stored only in Key Vault.')
+@secure()
+param freshBooksClientSecret string
+
+@description('Key that encrypts stored tokens: base64 of 32 random bytes (the preprovision hook makes one).')
+@secure()
+param tokenEncryptionKey string
+
+@description('Key that signs onboarding links: base64 of 32 random bytes (the preprovision hook makes one).')
+@secure()
+param onboardingSigningKey string
+
+@description('Space-separated FreshBooks scopes to ask for; empty asks for the app\'s registered scopes.')
+param freshBooksScopes string = ''
+
+@description('Tags on the resource group and every resource: azd finds the environment\'s resources by them.')
+var tags = {
+  'azd-env-name': environmentName
+}
+
+@description('Stable per subscription, environment and region: a re-run updates the same resources.')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+
+@description('Resource names, known before deployment (so the app\'s host name and every role assignment are too).')
+var names = {
+  resourceGroup: 'rg-${environmentName}'
+  identity: 'id-api-${resourceToken}'
+  storageAccount: 'st${resourceToken}'
+  deploymentContainer: 'app-package'
+  logAnalytics: 'log-${resourceToken}'
+  applicationInsights: 'appi-${resourceToken}'
+  keyVault: 'kv-${resourceToken}'
+  plan: 'plan-${resourceToken}'
+  functionApp: 'func-api-${resourceToken}'
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: names.resourceGroup
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  scope: rg
+  params: {
+    name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  scope: rg
+  params: {
+    name: names.storageAccount
+    location: location
+    tags: tags
+    deploymentContainerName: names.deploymentContainer
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  scope: rg
+  params: {
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
+    location: location
+    tags: tags
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  scope: rg
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    freshBooksClientSecret: freshBooksClientSecret
+    tokenEncryptionKey: tokenEncryptionKey
+    onboardingSigningKey: onboardingSigningKey
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  scope: rg
+  params: {
+    storageAccountName: names.storageAccount
+    keyVaultName: names.keyVault
+    applicationInsightsName: names.applicationInsights
+    identityName: names.identity
+    userPrincipalId: principalId
+  }
+  // Given names rather than outputs (see `names`), so the order is spelled out.
+  dependsOn: [
+    identity
+    storage
+    keyVault
+    monitoring
+  ]
+}
+
+module api 'app/api.bicep' = {
+  scope: rg
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    freshBooksClientId: freshBooksClientId
+    freshBooksScopes: freshBooksScopes
+    freshBooksClientSecretUri: keyVault.outputs.freshBooksClientSecretUri
+    tokenEncryptionKeySecretUri: keyVault.outputs.tokenEncryptionKeySecretUri
+    onboardingSigningKeySecretUri: keyVault.outputs.onboardingSigningKeySecretUri
+  }
+  // The app reads storage and resolves Key Vault references as soon as it starts: roles first.
+  dependsOn: [
+    rbac
+  ]
+}
+
+@description('Region of the deployment.')
+output AZURE_LOCATION string = location
+
+@description('Entra ID tenant of the subscription.')
+output AZURE_TENANT_ID string = tenant().tenantId
+
+@description('Resource group holding everything.')
+output AZURE_RESOURCE_GROUP string = rg.name
+
+@description('Function app name.')
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+
+@description('Function app name, under the name azd looks for when it deploys service "api".')
+output SERVICE_API_NAME string = api.outputs.name
+
+@description('Base URL of the function app.')
+output SERVICE_API_URI string = api.outputs.uri
+
+@description('Key Vault holding the FreshBooks client secret and the app\'s keys.')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+
+@description('Storage account holding the app\'s tables and queues.')
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
+@description('Register exactly this redirect URI for the app in the FreshBooks developer portal.')
+output FRESHBOOKS_REDIRECT_URI string = api.outputs.redirectUri
+
+@description('Creates an onboarding link for a tenant; put the app\'s function key in place of <function key>.')
+output ONBOARDING_LINK_COMMAND string = 'curl -X POST "https://${api.outputs.defaultHostName}/api/onboarding-links?code=<function key>" -H "Content-Type: application/json" -d \'{"tenantId":"acme"}\'   # <function key>: az functionapp keys list -g ${rg.name} -n ${api.outputs.name} --query functionKeys.default -o tsv'
