@@ -20,6 +20,8 @@ internal static class TokenEndpoints
                 await Task.Delay(latency, context.RequestAborted);
             }
 
+            var parameters = await RequestParameters.ReadBodyAsync(context.Request, context.RequestAborted);
+            call?.GrantType = parameters?["grant_type"];
             var fault = core.Faults.NextTokenFault();
             if (call is not null && fault is not null)
             {
@@ -31,7 +33,7 @@ internal static class TokenEndpoints
                 return;
             }
 
-            var outcome = await ProcessAsync(context, core, call);
+            var outcome = Process(context.Request, parameters, core);
             if (fault?.Kind == TokenFaultKind.DropAfterRotation)
             {
                 // Processed in full (the old refresh token or code is spent, a new pair exists), then lost on the way back.
@@ -127,9 +129,8 @@ internal static class TokenEndpoints
         }
     }
 
-    private static async Task<TokenOutcome> ProcessAsync(HttpContext context, EmulatorCore core, CallInfo? call)
+    private static TokenOutcome Process(HttpRequest request, RequestParameters? parameters, EmulatorCore core)
     {
-        var parameters = await RequestParameters.ReadBodyAsync(context.Request, context.RequestAborted);
         if (parameters is null || parameters.Repeated is not null)
         {
             var description = parameters is null ? UnreadableBody : $"The parameter {parameters.Repeated} was given more than once.";
@@ -138,8 +139,7 @@ internal static class TokenEndpoints
         }
 
         var grantType = parameters["grant_type"];
-        call?.GrantType = grantType;
-        var (clientId, clientSecret) = ClientCredentials(context.Request, parameters);
+        var (clientId, clientSecret) = ClientCredentials(request, parameters);
         if (core.OAuth.AuthenticateClient(clientId, clientSecret, EndpointKind.Token) is { } refused)
         {
             return new TokenOutcome(null, refused);
