@@ -1,0 +1,431 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FreshBooksConnect.Infra.Tests.Infrastructure;
+using Xunit;
+
+namespace FreshBooksConnect.Infra.Tests;
+
+/// <summary>What the compiled template deploys: read from the ARM JSON, the way Azure will see it.</summary>
+[Collection(CompiledTemplateCollection.Name)]
+public sealed partial class TemplateTests(CompiledTemplate compiled)
+{
+    /// <summary>Every setting the app validates at start-up; the app reads exactly these names.</summary>
+    public static readonly string[] RequiredSettings =
+    [
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "AzureWebJobsStorage__blobServiceUri",
+        "AzureWebJobsStorage__queueServiceUri",
+        "AzureWebJobsStorage__tableServiceUri",
+        "Storage__credential",
+        "Storage__clientId",
+        "Storage__tableServiceUri",
+        "Storage__queueServiceUri",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "FreshBooks__ClientId",
+        "FreshBooks__ClientSecret",
+        "FreshBooks__RedirectUri",
+        "FreshBooks__AuthUrl",
+        "FreshBooks__ApiUrl",
+        "RenewalSchedule",
+        "TokenProtection__CurrentKeyId",
+        "TokenProtection__Keys__k1",
+        "Onboarding__SigningKey",
+    ];
+
+    private const string KeyVaultReference = "@Microsoft.KeyVault(";
+
+    private Dictionary<string, AppSetting> Settings => compiled.AppSettings().ToDictionary(setting => setting.Name);
+
+    [Fact]
+    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes()
+    {
+        var settings = compiled.AppSettings();
+
+        Assert.Equal(settings.Count, settings.Select(setting => setting.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Equal(
+            RequiredSettings.Order(StringComparer.Ordinal),
+            settings.Where(setting => !setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
+        var scopes = Assert.Single(settings, setting => setting.Conditional);
+        Assert.Equal("FreshBooks__Scopes", scopes.Name);
+    }
+
+    [Fact]
+    public void Scopes_setting_is_set_only_when_the_scopes_parameter_is_not_empty()
+    {
+        var scopes = Settings["FreshBooks__Scopes"];
+        var variable = (string)compiled.App.Template["variables"]!.AsObject()
+            .Single(pair => pair.Value is JsonValue value && ((string?)value)?.Contains("'FreshBooks__Scopes'", StringComparison.Ordinal) == true)
+            .Value!;
+
+        Assert.StartsWith("[if(empty(parameters('freshBooksScopes')), createArray(),", variable, StringComparison.Ordinal);
+        Assert.Equal("parameters('freshBooksScopes')", scopes.Value);
+        Assert.Equal("[parameters('freshBooksScopes')]", (string?)compiled.App.Resolve(JsonValue.Create("[parameters('freshBooksScopes')]")));
+    }
+
+    [Theory]
+    [InlineData("FreshBooks__ClientSecret", true)]
+    [InlineData("TokenProtection__Keys__k1", true)]
+    [InlineData("Onboarding__SigningKey", true)]
+    [InlineData("Some__Password", true)]
+    [InlineData("Other_CONNECTION_STRING", true)]
+    [InlineData("APPLICATIONINSIGHTS_CONNECTION_STRING", false)]
+    [InlineData("TokenProtection__CurrentKeyId", false)]
+    [InlineData("FreshBooks__ClientId", false)]
+    [InlineData("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", false)]
+    public void Secret_looking_names_are_recognised(string name, bool secret) => Assert.Equal(secret, LooksSecret(name));
+
+    [Fact]
+    public void Every_secret_looking_setting_is_a_Key_Vault_reference_to_a_secret_of_the_vault_module()
+    {
+        var keyVault = compiled.ModuleWith("Microsoft.KeyVault/vaults");
+        var symbol = SymbolicName(keyVault.Deployment);
+        var secretSettings = compiled.AppSettings().Where(setting => LooksSecret(setting.Name)).ToList();
+
+        Assert.Equal(
+            ["FreshBooks__ClientSecret", "Onboarding__SigningKey", "TokenProtection__Keys__k1"],
+            secretSettings.Select(setting => setting.Name).Order(StringComparer.Ordinal));
+        Assert.All(secretSettings, setting =>
+        {
+            // "@Microsoft.KeyVault(SecretUri=...)", compiled to a format() over module parameters.
+            var match = KeyVaultFormat().Match(setting.Value);
+            Assert.True(
+                setting.Value.StartsWith(KeyVaultReference, StringComparison.Ordinal) || match.Success,
+                $"{setting.Name} must be a Key Vault reference, not {setting.Value}");
+            if (match.Success)
+            {
+                // ...whose URI main takes from the Key Vault module's outputs.
+                var passed = (string?)compiled.App.Resolve(JsonValue.Create($"[parameters('{match.Groups[1].Value}')]"));
+                Assert.Matches($@"^\[reference\('{symbol}'\)\.outputs\.(\w+)\.value\]$", passed);
+                var output = Regex.Match(passed!, @"outputs\.(\w+)\.value").Groups[1].Value;
+                Assert.Contains("secretUri", (string?)keyVault.Template["outputs"]![output]!["value"], StringComparison.Ordinal);
+            }
+        });
+    }
+
+    [Fact]
+    public void No_setting_carries_a_secure_parameter_of_main()
+    {
+        var secureParameters = compiled.Root["parameters"]!.AsObject()
+            .Where(pair => (string?)pair.Value!["type"] == "securestring")
+            .Select(pair => pair.Key)
+            .ToList();
+        Assert.Equal(["freshBooksClientSecret", "onboardingSigningKey", "tokenEncryptionKey"], secureParameters.Order(StringComparer.Ordinal));
+
+        Assert.All(compiled.AppSettings(), setting =>
+        {
+            foreach (var parameter in compiled.App.ParametersIn(setting.Value))
+            {
+                var passed = compiled.App.Resolve(JsonValue.Create($"[parameters('{parameter}')]"))?.ToJsonString() ?? "";
+                Assert.All(secureParameters, secure => Assert.DoesNotContain($"parameters('{secure}')", passed, StringComparison.Ordinal));
+            }
+        });
+    }
+
+    [Fact]
+    public void Secrets_reach_Key_Vault_only_from_secure_parameters()
+    {
+        var keyVault = compiled.ModuleWith("Microsoft.KeyVault/vaults");
+        var secrets = keyVault.ResourcesOfType("Microsoft.KeyVault/vaults/secrets").ToList();
+
+        Assert.Equal(
+            ["freshbooks-client-secret", "onboarding-signing-key", "token-encryption-key"],
+            secrets.Select(secret => LastNameSegment((string)secret["name"]!)).Order(StringComparer.Ordinal));
+        Assert.All(secrets, secret =>
+        {
+            var parameter = Arm.ParameterOnly().Match((string?)secret["properties"]!["value"] ?? "");
+            Assert.True(parameter.Success, $"Secret {secret["name"]} is not set from a parameter.");
+            Assert.Equal("securestring", (string?)keyVault.Template["parameters"]![parameter.Groups[1].Value]!["type"]);
+        });
+    }
+
+    [Fact]
+    public void Settings_that_are_not_secret_have_the_agreed_values()
+    {
+        var settings = Settings;
+
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"].Value);
+        Assert.Equal("managedidentity", settings["Storage__credential"].Value);
+        Assert.Equal("https://auth.freshbooks.com/oauth/authorize/", settings["FreshBooks__AuthUrl"].Value);
+        Assert.Equal("https://api.freshbooks.com", settings["FreshBooks__ApiUrl"].Value);
+        Assert.Equal("0 */5 * * * *", settings["RenewalSchedule"].Value);
+        Assert.Equal("k1", settings["TokenProtection__CurrentKeyId"].Value);
+        Assert.Equal("[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"].Value);
+
+        // Both client ids are the user-assigned identity's; each endpoint is the storage account's own.
+        var identitySymbol = SymbolicName(compiled.ModuleWith("Microsoft.ManagedIdentity/userAssignedIdentities").Deployment);
+        var storageSymbol = SymbolicName(compiled.ModuleWith("Microsoft.Storage/storageAccounts").Deployment);
+        foreach (var name in new[] { "AzureWebJobsStorage__clientId", "Storage__clientId" })
+        {
+            Assert.Equal($"[reference('{identitySymbol}').outputs.clientId.value]", (string?)compiled.App.Resolve(JsonValue.Create(settings[name].Value)));
+        }
+
+        foreach (var (name, endpoint) in new[]
+        {
+            ("AzureWebJobsStorage__blobServiceUri", "blobEndpoint"), ("AzureWebJobsStorage__queueServiceUri", "queueEndpoint"),
+            ("AzureWebJobsStorage__tableServiceUri", "tableEndpoint"), ("Storage__tableServiceUri", "tableEndpoint"),
+            ("Storage__queueServiceUri", "queueEndpoint"),
+        })
+        {
+            Assert.Equal($"[reference('{storageSymbol}').outputs.{endpoint}.value]", (string?)compiled.App.Resolve(JsonValue.Create(settings[name].Value)));
+        }
+
+        // No connection strings with keys, and nothing Flex Consumption refuses.
+        Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
+        Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", settings.Keys);
+        Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", settings.Keys);
+    }
+
+    [Fact]
+    public void Redirect_uri_is_computed_from_the_app_name_and_is_the_uri_main_tells_the_user_to_register()
+    {
+        var setting = Settings["FreshBooks__RedirectUri"].Value;
+        var variables = compiled.App.Template["variables"]!;
+
+        Assert.Equal("[variables('redirectUri')]", setting);
+        Assert.Equal("[format('https://{0}/api/callback', variables('defaultHostName'))]", (string?)variables["redirectUri"]);
+        Assert.Equal("[format('{0}.azurewebsites.net', parameters('name'))]", (string?)variables["defaultHostName"]);
+        // The app's name comes from main's variables, not from the site: no cycle, known before deployment.
+        Assert.Equal("[parameters('name')]", (string?)compiled.Site["name"]);
+        Assert.DoesNotContain("reference(", compiled.App.Resolve(JsonValue.Create("[parameters('name')]"))!.ToJsonString(), StringComparison.Ordinal);
+
+        Assert.Equal(setting, (string?)compiled.App.Template["outputs"]!["redirectUri"]!["value"]);
+        var appSymbol = SymbolicName(compiled.App.Deployment);
+        Assert.Equal($"[reference('{appSymbol}').outputs.redirectUri.value]", (string?)compiled.Root["outputs"]!["FRESHBOOKS_REDIRECT_URI"]!["value"]);
+    }
+
+    [Fact]
+    public void Function_app_is_a_linux_flex_consumption_dotnet_10_isolated_app()
+    {
+        var plan = compiled.App.Resource("Microsoft.Web/serverfarms");
+        Assert.Equal("FC1", (string?)plan["sku"]!["name"]);
+        Assert.Equal("FlexConsumption", (string?)plan["sku"]!["tier"]);
+        Assert.True((bool?)plan["properties"]!["reserved"]);
+
+        var site = compiled.Site;
+        Assert.Equal("functionapp,linux", (string?)site["kind"]);
+        var config = site["properties"]!["functionAppConfig"]!;
+        Assert.Equal("dotnet-isolated", (string?)config["runtime"]!["name"]);
+        Assert.Equal("10.0", (string?)config["runtime"]!["version"]);
+        Assert.Equal(100, (int?)compiled.App.Resolve(config["scaleAndConcurrency"]!["maximumInstanceCount"]));
+        Assert.Equal(2048, (int?)compiled.App.Resolve(config["scaleAndConcurrency"]!["instanceMemoryMB"]));
+
+        var storage = config["deployment"]!["storage"]!;
+        Assert.Equal("blobContainer", (string?)storage["type"]);
+        Assert.Equal("UserAssignedIdentity", (string?)storage["authentication"]!["type"]);
+        Assert.Equal("[parameters('identityId')]", (string?)storage["authentication"]!["userAssignedIdentityResourceId"]);
+        var storageSymbol = SymbolicName(compiled.ModuleWith("Microsoft.Storage/storageAccounts").Deployment);
+        Assert.Equal($"[reference('{storageSymbol}').outputs.deploymentContainerUrl.value]", (string?)compiled.App.Resolve(storage["value"]));
+    }
+
+    [Fact]
+    public void Function_app_is_https_only_uses_its_identity_for_Key_Vault_and_is_tagged_for_azd()
+    {
+        var site = compiled.Site;
+        var properties = site["properties"]!;
+
+        Assert.True((bool?)properties["httpsOnly"]);
+        Assert.Equal("1.2", (string?)properties["siteConfig"]!["minTlsVersion"]);
+        Assert.Equal("Disabled", (string?)properties["siteConfig"]!["ftpsState"]);
+        Assert.Equal("[parameters('identityId')]", (string?)properties["keyVaultReferenceIdentity"]);
+        Assert.Equal("UserAssigned", (string?)site["identity"]!["type"]);
+        Assert.Contains("parameters('identityId')", site["identity"]!["userAssignedIdentities"]!.AsObject().Single().Key, StringComparison.Ordinal);
+        Assert.Contains("'azd-service-name', 'api'", (string?)site["tags"], StringComparison.Ordinal);
+
+        var identitySymbol = SymbolicName(compiled.ModuleWith("Microsoft.ManagedIdentity/userAssignedIdentities").Deployment);
+        Assert.Equal($"[reference('{identitySymbol}').outputs.id.value]", (string?)compiled.App.Resolve(properties["keyVaultReferenceIdentity"]));
+    }
+
+    [Fact]
+    public void Storage_account_is_keyless_https_only_private_and_has_the_apps_tables_and_queues()
+    {
+        var storage = compiled.ModuleWith("Microsoft.Storage/storageAccounts");
+        var properties = storage.Resource("Microsoft.Storage/storageAccounts")["properties"]!;
+
+        Assert.False((bool?)properties["allowSharedKeyAccess"]);
+        Assert.Equal("TLS1_2", (string?)properties["minimumTlsVersion"]);
+        Assert.False((bool?)properties["allowBlobPublicAccess"]);
+        Assert.True((bool?)properties["supportsHttpsTrafficOnly"]);
+
+        Assert.Equal(["connections", "consentstates", "renewalindex"], ChildNames(storage, "Microsoft.Storage/storageAccounts/tableServices/tables"));
+        Assert.Equal(["renewals", "renewals-poison"], ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
+        var container = storage.Resource("Microsoft.Storage/storageAccounts/blobServices/containers");
+        Assert.Equal("None", (string?)container["properties"]!["publicAccess"]);
+    }
+
+    [Fact]
+    public void Key_Vault_uses_RBAC_and_soft_delete()
+    {
+        var vault = compiled.ModuleWith("Microsoft.KeyVault/vaults").Resource("Microsoft.KeyVault/vaults")["properties"]!;
+
+        Assert.True((bool?)vault["enableRbacAuthorization"]);
+        Assert.True((bool?)vault["enableSoftDelete"]);
+        Assert.Equal("Enabled", (string?)vault["publicNetworkAccess"]);
+        Assert.Null(vault["accessPolicies"]);
+    }
+
+    [Fact]
+    public void Application_Insights_accepts_Entra_ID_only()
+    {
+        var monitoring = compiled.ModuleWith("Microsoft.Insights/components");
+
+        Assert.True((bool?)monitoring.Resource("Microsoft.Insights/components")["properties"]!["DisableLocalAuth"]);
+        Assert.Single(monitoring.ResourcesOfType("Microsoft.OperationalInsights/workspaces"));
+    }
+
+    [Fact]
+    public void Identity_and_deploying_user_get_the_agreed_roles()
+    {
+        const string blobOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+        const string queueContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+        const string tableContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
+        const string secretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+        const string secretsOfficer = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+        const string metricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+        var rbac = compiled.ModuleWith("Microsoft.Authorization/roleAssignments");
+        var assignments = rbac.ResourcesOfType("Microsoft.Authorization/roleAssignments").ToList();
+
+        var granted = assignments
+            .SelectMany(assignment => RoleIds(rbac, assignment).Select(role => (
+                role,
+                principal: (string?)assignment["properties"]!["principalType"],
+                scope: (string?)assignment["scope"] ?? "",
+                condition: (string?)assignment["condition"])))
+            .ToList();
+
+        Assert.Equal(
+            new[] { blobOwner, queueContributor, tableContributor, secretsUser, metricsPublisher }.Order(),
+            granted.Where(g => g.principal == "ServicePrincipal").Select(g => g.role).Order());
+        Assert.Equal(
+            new[] { blobOwner, queueContributor, tableContributor, secretsOfficer }.Order(),
+            granted.Where(g => g.principal == "User").Select(g => g.role).Order());
+        Assert.All(granted.Where(g => g.principal == "User"), g => Assert.Equal("[not(empty(parameters('userPrincipalId')))]", g.condition));
+        Assert.All(granted.Where(g => g.principal == "ServicePrincipal"), g => Assert.Null(g.condition));
+
+        // Storage roles on the account, secrets roles on the vault, the publisher role on App Insights.
+        Assert.All(granted.Where(g => g.role is blobOwner or queueContributor or tableContributor), g => Assert.Contains("Microsoft.Storage/storageAccounts", g.scope, StringComparison.Ordinal));
+        Assert.All(granted.Where(g => g.role is secretsUser or secretsOfficer), g => Assert.Contains("Microsoft.KeyVault/vaults", g.scope, StringComparison.Ordinal));
+        Assert.All(granted.Where(g => g.role is metricsPublisher), g => Assert.Contains("Microsoft.Insights/components", g.scope, StringComparison.Ordinal));
+
+        // main passes the deploying user's object id (AZURE_PRINCIPAL_ID) through.
+        Assert.Equal("[parameters('principalId')]", (string?)rbac.Resolve(JsonValue.Create("[parameters('userPrincipalId')]")));
+    }
+
+    [Fact]
+    public void Main_creates_the_resource_group_named_after_the_environment_and_tags_it_for_azd()
+    {
+        var group = Arm.Resources(compiled.Root).Single(resource => (string?)resource["type"] == "Microsoft.Resources/resourceGroups");
+        var variables = compiled.Root["variables"]!;
+
+        Assert.Equal("[variables('names').resourceGroup]", (string?)group["name"]);
+        Assert.Equal("[format('rg-{0}', parameters('environmentName'))]", (string?)variables["names"]!["resourceGroup"]);
+        Assert.Equal("[variables('tags')]", (string?)group["tags"]);
+        Assert.Equal("[parameters('environmentName')]", (string?)variables["tags"]!["azd-env-name"]);
+        // Every module that creates tagged resources gets the same tags (the role assignments take none).
+        var tagged = compiled.Modules.Where(module => module.Template["parameters"]!["tags"] is not null).ToList();
+        Assert.Equal(5, tagged.Count);
+        Assert.All(tagged, module => Assert.Equal("[variables('tags')]", (string?)module.Deployment["properties"]!["parameters"]!["tags"]!["value"]));
+    }
+
+    [Fact]
+    public void Main_outputs_what_azd_and_the_deploy_guide_use()
+    {
+        var outputs = compiled.Root["outputs"]!.AsObject();
+
+        Assert.Equal(
+            new[]
+            {
+                "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME", "SERVICE_API_NAME",
+                "SERVICE_API_URI", "FRESHBOOKS_REDIRECT_URI", "ONBOARDING_LINK_COMMAND", "AZURE_KEY_VAULT_NAME", "AZURE_STORAGE_ACCOUNT_NAME",
+            }.Order(StringComparer.Ordinal),
+            outputs.Select(pair => pair.Key).Order(StringComparer.Ordinal));
+        var command = (string?)outputs["ONBOARDING_LINK_COMMAND"]!["value"];
+        Assert.Contains("curl -X POST \"https://{0}/api/onboarding-links?code=<function key>\"", command, StringComparison.Ordinal);
+        Assert.Contains("-H \"Content-Type: application/json\" -d ''{{\"tenantId\":\"acme\"}}''", command, StringComparison.Ordinal);
+        Assert.Contains("az functionapp keys list -g {1} -n {2}", command, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parameters_file_fills_every_parameter_from_the_azd_environment()
+    {
+        var file = JsonNode.Parse(File.ReadAllText(Repo.PathTo("infra", "main.parameters.json")))!["parameters"]!.AsObject();
+        var expected = new Dictionary<string, string>
+        {
+            ["environmentName"] = "${AZURE_ENV_NAME}",
+            ["location"] = "${AZURE_LOCATION}",
+            ["principalId"] = "${AZURE_PRINCIPAL_ID}",
+            ["freshBooksClientId"] = "${FRESHBOOKS_CLIENT_ID}",
+            ["freshBooksClientSecret"] = "${FRESHBOOKS_CLIENT_SECRET}",
+            ["tokenEncryptionKey"] = "${TOKEN_ENCRYPTION_KEY}",
+            ["onboardingSigningKey"] = "${ONBOARDING_SIGNING_KEY}",
+            ["freshBooksScopes"] = "${FRESHBOOKS_SCOPES}",
+        };
+
+        Assert.Equal(expected.OrderBy(pair => pair.Key), file.ToDictionary(pair => pair.Key, pair => (string)pair.Value!["value"]!).OrderBy(pair => pair.Key));
+        Assert.Equal(
+            expected.Keys.Order(StringComparer.Ordinal),
+            compiled.Root["parameters"]!.AsObject().Select(pair => pair.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("subscription", TargetScope());
+    }
+
+    /// <summary>
+    /// A setting name looks secret when one of its segments (split on "__") ends with Secret, Key,
+    /// Keys, Password or ConnectionString (underscores ignored). "CurrentKeyId" names a key, it isn't one.
+    /// </summary>
+    internal static bool LooksSecret(string name) =>
+        name != "APPLICATIONINSIGHTS_CONNECTION_STRING"
+        && SecretName().IsMatch(name.Replace("__", ":", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal));
+
+    [GeneratedRegex("(secret|password|connectionstring|key|keys)(:|$)", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretName();
+
+    [GeneratedRegex(@"^\[format\('@Microsoft\.KeyVault\(SecretUri=\{0\}\)', parameters\('([^']+)'\)\)\]$")]
+    private static partial Regex KeyVaultFormat();
+
+    private string SymbolicName(JsonObject deployment) =>
+        compiled.Root["resources"] is JsonObject byName
+            ? byName.Single(pair => ReferenceEquals(pair.Value, deployment)).Key
+            : throw new InvalidOperationException("Expected symbolic names (languageVersion 2.0) in the compiled template.");
+
+    private string TargetScope() =>
+        ((string?)compiled.Root["$schema"])!.Contains("subscriptionDeploymentTemplate", StringComparison.Ordinal) ? "subscription" : "other";
+
+    private static string LastNameSegment(string name) =>
+        Regex.Match(name, @"'([^']+)'\)\]$") is { Success: true } match ? match.Groups[1].Value : name.Split('/')[^1];
+
+    /// <summary>Names of a child resource type: a literal last segment, or the items of a copy loop's variable.</summary>
+    private static List<string> ChildNames(Module module, string type) =>
+        module.ResourcesOfType(type)
+            .SelectMany(resource =>
+            {
+                var name = (string)resource["name"]!;
+                var loop = Regex.Match(name, @"variables\('([^']+)'\)\[copyIndex\(\)\]");
+                return loop.Success
+                    ? module.Template["variables"]![loop.Groups[1].Value]!.AsArray().Select(item => (string)item!)
+                    : [LastNameSegment(name)];
+            })
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>Role definition ids an assignment grants: a literal variable property, or the items of a copy loop's variable.</summary>
+    private static IEnumerable<string> RoleIds(Module module, JsonObject assignment)
+    {
+        var definition = (string)assignment["properties"]!["roleDefinitionId"]!;
+        var variables = module.Template["variables"]!;
+        var loop = Regex.Match(definition, @"variables\('([^']+)'\)\[copyIndex\(\)\]");
+        if (loop.Success)
+        {
+            return variables[loop.Groups[1].Value]!.AsArray().Select(item => Unvariable(variables, (string)item!));
+        }
+
+        var single = Regex.Match(definition, @"variables\('([^']+)'\)\.(\w+)");
+        return single.Success ? [(string)variables[single.Groups[1].Value]![single.Groups[2].Value]!] : [definition];
+    }
+
+    private static string Unvariable(JsonNode variables, string value)
+    {
+        var reference = Regex.Match(value, @"^\[variables\('([^']+)'\)\.(\w+)\]$");
+        return reference.Success ? (string)variables[reference.Groups[1].Value]![reference.Groups[2].Value]! : value;
+    }
+}
