@@ -19,13 +19,13 @@ internal static class AuthorizeEndpoints
 
     public static async Task DecideAsync(HttpContext context, EmulatorCore core)
     {
-        if (!context.Request.HasFormContentType)
+        var form = await RequestParameters.ReadBodyAsync(context.Request, context.RequestAborted);
+        if (form is null || !context.Request.HasFormContentType)
         {
             await Answers.HtmlAsync(context, 400, HtmlPages.Error("invalid_request", "The consent form must be posted as a form."), error: "invalid_request");
             return;
         }
 
-        var form = RequestParameters.From(await context.Request.ReadFormAsync(context.RequestAborted));
         var check = core.Authorize.Check(form);
         if (check.Request is not { } request)
         {
