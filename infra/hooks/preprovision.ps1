@@ -15,9 +15,9 @@ function Get-AzdValue([string] $Name) {
 $missing = @('FRESHBOOKS_CLIENT_ID', 'FRESHBOOKS_CLIENT_SECRET') |
     Where-Object { -not (Get-AzdValue $_) -and -not [Environment]::GetEnvironmentVariable($_) }
 if ($missing) {
-    Write-Error ("Not set in the azd environment: $($missing -join ', '). " +
-        "Copy them from your app in the FreshBooks developer portal, then run: " +
-        (($missing | ForEach-Object { "azd env set $_ <value>" }) -join '; '))
+    [Console]::Error.WriteLine("ERROR: not set in the azd environment: $($missing -join ' ')")
+    [Console]::Error.WriteLine('Copy them from your app in the FreshBooks developer portal, then run:')
+    $missing | ForEach-Object { [Console]::Error.WriteLine("  azd env set $_ <value>") }
     exit 1
 }
 
