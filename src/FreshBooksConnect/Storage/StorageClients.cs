@@ -38,6 +38,12 @@ public sealed class StorageClients
         RenewalQueue = Queues.GetQueueClient(StorageOptions.RenewalQueueName);
     }
 
+    /// <summary>For unit tests: the product's clients given directly (mocks).</summary>
+    internal StorageClients(TableServiceClient tables, QueueServiceClient queues, TableClient connections, TableClient consentStates, TableClient renewalIndex, QueueClient renewalQueue)
+    {
+        (Tables, Queues, Connections, ConsentStates, RenewalIndex, RenewalQueue) = (tables, queues, connections, consentStates, renewalIndex, renewalQueue);
+    }
+
     public TableServiceClient Tables { get; }
 
     public QueueServiceClient Queues { get; }
