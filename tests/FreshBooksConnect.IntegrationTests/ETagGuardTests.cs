@@ -1,0 +1,59 @@
+using FreshBooksConnect.Connections;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FreshBooksConnect.IntegrationTests;
+
+/// <summary>Every write to a connection row is guarded by its ETag: racing writers conflict and recover, no update is lost.</summary>
+[Collection(StackCollection.Name)]
+public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
+{
+    public Task InitializeAsync() => stack.ResetStorageAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Two_writers_racing_on_one_row_one_gets_a_conflict_recovers_and_no_update_is_lost()
+    {
+        var (_, _, id) = await stack.App.ConnectAsync("etag");
+        var second = await stack.StartAppAsync();
+        var storeA = stack.App.Services.GetRequiredService<IConnectionStore>();
+        var storeB = second.Services.GetRequiredService<IConnectionStore>();
+
+        // The plain interleaving: both read, A writes, B's write meets the changed row.
+        var readA = (await storeA.GetAsync(id, default))!;
+        var readB = (await storeB.GetAsync(id, default))!;
+        Assert.True((await storeA.ReplaceAsync(readA with { FailedAttempts = readA.FailedAttempts + 1 }, default)).Written);
+        Assert.Equal(StoreWriteOutcome.Conflict, (await storeB.ReplaceAsync(readB with { FailedAttempts = readB.FailedAttempts + 1 }, default)).Outcome);
+        var reread = (await storeB.GetAsync(id, default))!;
+        Assert.True((await storeB.ReplaceAsync(reread with { FailedAttempts = reread.FailedAttempts + 1 }, default)).Written);
+        Assert.Equal(2, (await storeA.GetAsync(id, default))!.FailedAttempts);
+
+        // Then many racing read-modify-write loops, with seeded jitter.
+        var seed = Environment.TickCount;
+        const int PerWriter = 25;
+        var conflicts = 0;
+        async Task WriteAsync(IConnectionStore store, Random random)
+        {
+            for (var done = 0; done < PerWriter;)
+            {
+                var current = (await store.GetAsync(id, default))!;
+                await Task.Delay(random.Next(0, 3));
+                var write = await store.ReplaceAsync(current with { FailedAttempts = current.FailedAttempts + 1 }, default);
+                if (write.Written)
+                {
+                    done++;
+                }
+                else
+                {
+                    Assert.Equal(StoreWriteOutcome.Conflict, write.Outcome);
+                    Interlocked.Increment(ref conflicts);
+                }
+            }
+        }
+
+        await Task.WhenAll(WriteAsync(storeA, new Random(seed)), WriteAsync(storeB, new Random(seed + 1)), WriteAsync(storeA, new Random(seed + 2)));
+
+        var final = (await storeA.GetAsync(id, default))!;
+        Assert.True(2 + (3 * PerWriter) == final.FailedAttempts, $"lost updates with seed {seed}: {final.FailedAttempts}, {conflicts} conflicts");
+    }
+}
