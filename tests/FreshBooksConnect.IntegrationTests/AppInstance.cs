@@ -10,8 +10,9 @@ public sealed class AppInstance : IAsyncDisposable
 {
     private readonly ConnectStack _stack;
 
-    public AppInstance(LocalFunctionsHost host, ConnectStack stack)
+    public AppInstance(LocalFunctionsHost host, ConnectStack stack, string redirectUri)
     {
+        RedirectUri = redirectUri;
         Host = host;
         _stack = stack;
         Cookies = new CookieContainer();
@@ -21,6 +22,9 @@ public sealed class AppInstance : IAsyncDisposable
     }
 
     public LocalFunctionsHost Host { get; }
+
+    /// <summary>This app's <c>FreshBooks__RedirectUri</c>.</summary>
+    public string RedirectUri { get; }
 
     public CookieContainer Cookies { get; }
 

@@ -94,14 +94,23 @@ public sealed class ConnectStack : IAsyncLifetime
         ["LocalHost:MasterKey"] = "integration-master-key",
     };
 
-    /// <summary>Starts one more instance of the function app against this stack (an "instance" of a scaled-out deployment).</summary>
+    /// <summary>
+    /// Starts one more app against this stack. With <paramref name="instanceOf"/> it is another instance of that app's
+    /// deployment (same public redirect URI, as behind one host name); otherwise an app of its own.
+    /// </summary>
     public async Task<AppInstance> StartAppAsync(
         Action<Dictionary<string, string?>>? configure = null,
         Action<IServiceCollection>? services = null,
-        bool runQueues = false)
+        bool runQueues = false,
+        AppInstance? instanceOf = null)
     {
         var port = FreePort();
         var settings = Settings(port);
+        if (instanceOf is not null)
+        {
+            settings["FreshBooks:RedirectUri"] = instanceOf.RedirectUri;
+        }
+
         configure?.Invoke(settings);
         var options = new LocalHostOptions
         {
@@ -123,7 +132,7 @@ public sealed class ConnectStack : IAsyncLifetime
         }
 
         var host = await LocalFunctionsHost.StartAsync(options);
-        var app = new AppInstance(host, this);
+        var app = new AppInstance(host, this, settings["FreshBooks:RedirectUri"]!);
         _apps.Add(app);
         return app;
     }

@@ -15,7 +15,7 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
     public async Task Two_writers_racing_on_one_row_one_gets_a_conflict_recovers_and_no_update_is_lost()
     {
         var (_, _, id) = await stack.App.ConnectAsync("etag");
-        var second = await stack.StartAppAsync();
+        var second = await stack.StartAppAsync(instanceOf: stack.App);
         var storeA = stack.App.Services.GetRequiredService<IConnectionStore>();
         var storeB = second.Services.GetRequiredService<IConnectionStore>();
 

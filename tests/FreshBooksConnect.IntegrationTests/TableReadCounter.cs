@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using FreshBooksConnect.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.IntegrationTests;
+
+/// <summary>Counts the entities each table returns to the app, from the storage responses themselves.</summary>
+public sealed class TableReadCounter : HttpPipelinePolicy
+{
+    private readonly ConcurrentDictionary<string, int> _rows = new(StringComparer.OrdinalIgnoreCase);
+
+    public int RowsRead(string table) => _rows.GetValueOrDefault(table);
+
+    /// <summary>The app's storage clients with this counter in their pipeline.</summary>
+    public StorageClients Clients(IServiceProvider services)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(this, HttpPipelinePosition.PerCall);
+        return new StorageClients(services.GetRequiredService<IOptions<StorageOptions>>(), options);
+    }
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        ProcessNext(message, pipeline);
+        Count(message);
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        await ProcessNextAsync(message, pipeline);
+        Count(message);
+    }
+
+    private void Count(HttpMessage message)
+    {
+        if (message.Request.Method != RequestMethod.Get || message.Response.Status != 200)
+        {
+            return;
+        }
+
+        // .../devstoreaccount1/{table}() or .../{table}(PartitionKey='..',RowKey='..')
+        var last = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1];
+        var table = last.Split('(')[0];
+        using var body = JsonDocument.Parse(message.Response.Content.ToMemory());
+        var count = body.RootElement.TryGetProperty("value", out var value) ? value.GetArrayLength() : 1;
+        _rows.AddOrUpdate(table, count, (_, n) => n + count);
+    }
+}
