@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what it needs (Chromium, npm packages), restores, builds, tests.
+# Every test starts the services it needs itself (Azurite, the FreshBooks emulator, the app) on free ports.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Chromium (browser tests)"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "== npm packages (Azurite)"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "== restore and build"
+dotnet restore FreshBooksFunctions.sln --verbosity quiet
+dotnet build FreshBooksFunctions.sln --no-restore --verbosity quiet -nologo
+
+echo "== tests"
+results=$(mktemp -d)
+status=0
+dotnet test FreshBooksFunctions.sln --no-build --verbosity quiet -nologo \
+  --logger "trx" --results-directory "$results" --blame-hang-timeout 5m || status=$?
+
+# One closing line over all test projects, from their result files.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
+    skipped += int(counters.get("total", 0)) - int(counters.get("executed", 0))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+rm -rf "$results"
+exit $status
