@@ -23,6 +23,11 @@ public static class ConsentPages
         "This link has expired",
         "Onboarding links work for a limited time. Ask your provider for a new link.");
 
+    public static Page Unavailable() => new(
+        StatusCodes.Status503ServiceUnavailable,
+        "Something went wrong on our side",
+        "Connecting FreshBooks is not possible for a moment. Nothing was changed. Please try again in a few minutes from your onboarding link.");
+
     public static Page For(CallbackResult result)
     {
         var back = ReturnLink(result.ReturnUrl);
@@ -78,6 +83,7 @@ public static class ConsentPages
                 StatusCodes.Status502BadGateway,
                 "FreshBooks refused this app",
                 "FreshBooks did not accept this app's credentials, so nothing was connected. Please let your provider know; they need to check the app's FreshBooks settings."),
+            CallbackOutcome.Unavailable => Unavailable(),
             _ => new Page(
                 StatusCodes.Status503ServiceUnavailable,
                 "FreshBooks is not answering",

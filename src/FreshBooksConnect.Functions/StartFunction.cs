@@ -38,6 +38,8 @@ public sealed class StartFunction(ConsentService consent)
                 return ConsentPages.LinkRequired();
             case StartOutcome.LinkExpired:
                 return ConsentPages.LinkExpired();
+            case StartOutcome.Unavailable:
+                return ConsentPages.Unavailable();
             default:
                 return ConsentPages.BrokenLink();
         }

@@ -1,3 +1,4 @@
+using Azure;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Renewal;
@@ -38,7 +39,18 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, TimeProvi
 
     private async Task<TokenAnswer> AnswerAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
     {
-        var result = await renewer.RenewAsync(connectionId, reason, cancellationToken).ConfigureAwait(false);
+        RenewalResult result;
+        try
+        {
+            result = await renewer.RenewAsync(connectionId, reason, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex)
+        {
+            // Storage trouble: the caller can try again shortly; nothing was lost (a received pair is saved by the renewer).
+            Log.TokenStorageUnavailable(logger, connectionId, ex.Status);
+            return new TokenAnswer(TokenOutcome.Unavailable, null, DefaultRetryAfter);
+        }
+
         var answer = result.Outcome switch
         {
             RenewalOutcome.NotFound => new TokenAnswer(TokenOutcome.NotFound, null),

@@ -12,6 +12,9 @@ public enum StartOutcome
     LinkRequired,
     LinkInvalid,
     LinkExpired,
+
+    /// <summary>Storage failed; nothing was started.</summary>
+    Unavailable,
 }
 
 public sealed record StartResult(StartOutcome Outcome, Uri? ConsentUrl = null, BrowserBinding? Binding = null);
@@ -48,6 +51,9 @@ public enum CallbackOutcome
 
     /// <summary>FreshBooks could not be reached or failed; nothing was stored.</summary>
     FreshBooksUnavailable,
+
+    /// <summary>This app's storage failed; the customer can start again shortly.</summary>
+    Unavailable,
 }
 
 public sealed record CallbackResult(

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using Azure;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
@@ -35,6 +36,32 @@ public sealed partial class ConsentService(
     private readonly OnboardingOptions _onboarding = onboarding.Value;
 
     public async Task<StartResult> StartAsync(string? linkToken, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await BeginAsync(linkToken, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex)
+        {
+            Log.ConsentStorageUnavailable(logger, ex.Status);
+            return new StartResult(StartOutcome.Unavailable);
+        }
+    }
+
+    public async Task<CallbackResult> CompleteAsync(CallbackRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await FinishAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex)
+        {
+            Log.ConsentStorageUnavailable(logger, ex.Status);
+            return new CallbackResult(CallbackOutcome.Unavailable);
+        }
+    }
+
+    private async Task<StartResult> BeginAsync(string? linkToken, CancellationToken cancellationToken)
     {
         OnboardingLinkClaims? claims = null;
         if (string.IsNullOrEmpty(linkToken))
@@ -80,7 +107,7 @@ public sealed partial class ConsentService(
         return new StartResult(StartOutcome.Redirect, freshBooks.BuildAuthorizeUrl(state), new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
     }
 
-    public async Task<CallbackResult> CompleteAsync(CallbackRequest request, CancellationToken cancellationToken)
+    private async Task<CallbackResult> FinishAsync(CallbackRequest request, CancellationToken cancellationToken)
     {
         // Everything is checked before anything is written or FreshBooks is called.
         if (!IsWellFormedToken(request.State)

@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(4002, LogLevel.Warning, "Connection {ConnectionId} not removed: revoking at FreshBooks failed ({Outcome})")]
     public static partial void RemovalFailed(ILogger logger, string connectionId, FreshBooksOutcome outcome);
 
+    [LoggerMessage(4004, LogLevel.Warning, "Token for connection {ConnectionId} not available: storage answered {Status}")]
+    public static partial void TokenStorageUnavailable(ILogger logger, string connectionId, int status);
+
     [LoggerMessage(4003, LogLevel.Information, "Connection {ConnectionId} revoked and removed: {Outcome}")]
     public static partial void ConnectionRemoved(ILogger logger, string connectionId, StoreWriteOutcome outcome);
 }

@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(3007, LogLevel.Information, "Connection {ConnectionId} connected ({BusinessCount} businesses)")]
     public static partial void Connected(ILogger logger, string connectionId, int businessCount);
 
+    [LoggerMessage(3009, LogLevel.Error, "Consent could not be handled: storage answered {Status}")]
+    public static partial void ConsentStorageUnavailable(ILogger logger, int status);
+
     [LoggerMessage(3008, LogLevel.Information, "Connection {ConnectionId} changed while a new consent was saved (try {Attempt}); retrying")]
     public static partial void ConnectionSaveConflict(ILogger logger, string connectionId, int attempt);
 }
