@@ -22,7 +22,8 @@ public sealed record ConnectionView(
     DateTimeOffset? NextRenewalAt,
     int FailedAttempts,
     string? LastError,
-    DateTimeOffset? LastErrorAt)
+    DateTimeOffset? LastErrorAt,
+    bool TokensReadable)
 {
     public static ConnectionView From(Connection c) => new(
         c.Id,
@@ -40,7 +41,8 @@ public sealed record ConnectionView(
         c.NextRenewalAt,
         c.FailedAttempts,
         c.LastError,
-        c.LastErrorAt);
+        c.LastErrorAt,
+        c.TokensReadable);
 
     public static string StatusName(ConnectionStatus status) => status == ConnectionStatus.NeedsReconsent ? "needs-reconsent" : "active";
 }
@@ -70,6 +72,11 @@ public static class TokenAnswers
     {
         TokenOutcome.Issued => JsonAnswer.Ok(TokenView.From(answer.Connection!)),
         TokenOutcome.NotFound => ConnectionProblems.NotFound(connectionId),
+        TokenOutcome.Unreadable => JsonAnswer.Problem(
+            StatusCodes.Status500InternalServerError,
+            "Connection tokens unreadable",
+            "This connection's tokens cannot be decrypted with the keys in TokenProtection__Keys: restore the key they were written with, or have the customer consent again.",
+            "connection-unreadable"),
         TokenOutcome.NeedsReconsent => JsonAnswer.Problem(
             StatusCodes.Status409Conflict,
             "Connection needs a new consent",

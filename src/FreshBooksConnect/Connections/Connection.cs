@@ -64,6 +64,12 @@ public sealed record Connection
 
     public ETag ETag { get; init; }
 
+    /// <summary>
+    /// False when the stored tokens cannot be decrypted with the configured keys (a key was removed, or a value was altered
+    /// or copied from another row). Such a connection is listed but never refreshed, served or rewritten.
+    /// </summary>
+    public bool TokensReadable { get; init; } = true;
+
     /// <summary>True when someone other than <paramref name="owner"/> holds an unexpired lease.</summary>
     public bool IsLeasedByOther(string owner, DateTimeOffset now) =>
         LeaseOwner is not null && LeaseOwner != owner && LeaseUntil > now;

@@ -15,6 +15,9 @@ public enum TokenOutcome
     /// <summary>The grant is gone; the customer has to consent again.</summary>
     NeedsReconsent,
 
+    /// <summary>The stored tokens cannot be decrypted with the configured keys (see <see cref="Connection.TokensReadable"/>).</summary>
+    Unreadable,
+
     /// <summary>FreshBooks or storage is in trouble, or another instance is still renewing: try again after <see cref="TokenAnswer.RetryAfter"/>.</summary>
     Unavailable,
 }
@@ -55,6 +58,7 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, TimeProvi
         {
             RenewalOutcome.NotFound => new TokenAnswer(TokenOutcome.NotFound, null),
             RenewalOutcome.NeedsReconsent => new TokenAnswer(TokenOutcome.NeedsReconsent, result.Connection),
+            RenewalOutcome.Unreadable => new TokenAnswer(TokenOutcome.Unreadable, null),
             RenewalOutcome.Renewed or RenewalOutcome.Current => new TokenAnswer(TokenOutcome.Issued, result.Connection),
 
             // A failed or contended refresh still leaves a usable token when the old one has not expired and was not rejected.
@@ -85,6 +89,13 @@ public sealed class ConnectionRemoval(IConnectionStore store, IConnectionLease l
         if (connection is null)
         {
             return RemovalOutcome.NotFound;
+        }
+
+        if (!connection.TokensReadable)
+        {
+            // Nothing to revoke with: the grant can't be read. Removing the row is all that is left to do.
+            var removed = await store.DeleteAsync(connection, CancellationToken.None).ConfigureAwait(false);
+            return removed.Written ? RemovalOutcome.Removed : RemovalOutcome.Unavailable;
         }
 
         var claim = await lease.AcquireAsync(connection, cancellationToken).ConfigureAwait(false);

@@ -36,6 +36,9 @@ internal static partial class Log
     [LoggerMessage(2010, LogLevel.Information, "Renewal sweep: {Due} due, {Enqueued} enqueued, {Skipped} already queued; {Purged} expired consents purged")]
     public static partial void Swept(ILogger logger, int due, int enqueued, int skipped, int purged);
 
+    [LoggerMessage(2012, LogLevel.Error, "Connection {ConnectionId}: its tokens cannot be decrypted with the keys in TokenProtection__Keys; it is not renewed or served")]
+    public static partial void TokensUnreadable(ILogger logger, string connectionId);
+
     [LoggerMessage(2011, LogLevel.Information, "Renewal message for connection {ConnectionId}: {Outcome}")]
     public static partial void RenewalProcessed(ILogger logger, string connectionId, RenewalOutcome outcome);
 }

@@ -41,6 +41,9 @@ public enum RenewalOutcome
     Failed,
 
     NotFound,
+
+    /// <summary>The stored tokens cannot be decrypted with the configured keys; nothing was done.</summary>
+    Unreadable,
 }
 
 /// <summary>The result of a renewal: the connection as stored afterwards (when there is one).</summary>

@@ -69,7 +69,9 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         }
     }
 
-    private TableEntity ToEntity(Connection c) => new(c.Id, RowKey)
+    private TableEntity ToEntity(Connection c) => !c.TokensReadable
+        ? throw new InvalidOperationException($"Connection '{c.Id}' has tokens that cannot be decrypted; writing it would destroy them.")
+        : new(c.Id, RowKey)
     {
         ["TenantId"] = c.TenantId,
         ["IdentityId"] = c.Identity.Id,
@@ -100,6 +102,8 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
     private Connection FromEntity(TableEntity e)
     {
         var id = e.PartitionKey;
+        var readable = protector.TryUnprotect(e.GetString("AccessToken") ?? "", id, out var accessToken)
+            & protector.TryUnprotect(e.GetString("RefreshToken") ?? "", id, out var refreshToken);
         return new Connection
         {
             Id = id,
@@ -112,8 +116,9 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
                 e.GetString("Email"),
                 JsonSerializer.Deserialize<List<BusinessMembership>>(e.GetString("Businesses") ?? "[]", Json) ?? []),
             Scopes = e.GetString("Scopes") ?? "",
-            AccessToken = Unprotect(e, "AccessToken", id),
-            RefreshToken = Unprotect(e, "RefreshToken", id),
+            AccessToken = readable ? accessToken : "",
+            RefreshToken = readable ? refreshToken : "",
+            TokensReadable = readable,
             AccessTokenExpiresAt = e.GetDateTimeOffset("AccessTokenExpiresAt") ?? DateTimeOffset.MinValue,
             TokenGeneration = e.GetInt64("TokenGeneration") ?? 0,
             Status = Enum.TryParse<ConnectionStatus>(e.GetString("Status"), out var status) ? status : ConnectionStatus.Active,
@@ -131,9 +136,4 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
             ETag = e.ETag,
         };
     }
-
-    private string Unprotect(TableEntity entity, string column, string connectionId) =>
-        protector.TryUnprotect(entity.GetString(column) ?? "", connectionId, out var token)
-            ? token
-            : throw new InvalidOperationException($"The {column} of connection '{connectionId}' cannot be decrypted: its key is not in TokenProtection__Keys, or the value was altered or copied from another row.");
 }

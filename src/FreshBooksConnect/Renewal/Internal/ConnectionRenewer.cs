@@ -34,6 +34,12 @@ internal sealed class ConnectionRenewer(
                 return new RenewalResult(RenewalOutcome.NotFound, null);
             }
 
+            if (!connection.TokensReadable)
+            {
+                Log.TokensUnreadable(logger, connectionId);
+                return new RenewalResult(RenewalOutcome.Unreadable, connection);
+            }
+
             if (connection.Status == ConnectionStatus.NeedsReconsent)
             {
                 return new RenewalResult(RenewalOutcome.NeedsReconsent, connection);
