@@ -30,9 +30,9 @@ public sealed class LocalHostOptions
     public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Whether to read <c>local.settings.json</c>: the first one found in the current directory, the function app
-    /// directory, or a parent of it up to the repository root (the first directory holding a <c>*.sln</c> or
-    /// <c>.git</c>). Tests usually turn this off to be independent of a developer's settings.
+    /// Whether to read <c>local.settings.json</c>: the first one found in the repository root above the function app
+    /// directory (the first parent holding a <c>*.sln</c> or <c>.git</c>), the function app directory, or the current
+    /// directory. Tests usually turn this off to be independent of a developer's settings.
     /// </summary>
     public bool LoadLocalSettingsFile { get; set; } = true;
 

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Xunit;
+
+namespace FreshBooksConnect.Testing;
+
+/// <summary>
+/// A real Azurite (blob, queue, table), started from the repository's <c>node_modules</c> on free ports, in memory,
+/// and killed with its whole process tree on dispose. Share one per test collection:
+/// <code>[CollectionDefinition("Azurite")] public sealed class AzuriteCollection : ICollectionFixture&lt;AzuriteFixture&gt;;</code>
+/// Needs <c>npm install</c> at the repository root once (Azurite is a devDependency of its package.json).
+/// </summary>
+public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
+{
+    public const string AccountName = "devstoreaccount1";
+
+    /// <summary>Azurite's well-known development account key (public, documented; not a secret).</summary>
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+    private string? _workingDirectory;
+    private int _disposed;
+
+    public int BlobPort { get; private set; }
+
+    public int QueuePort { get; private set; }
+
+    public int TablePort { get; private set; }
+
+    /// <summary>The connection string of the running Azurite (valid after <see cref="StartAsync"/>).</summary>
+    public string ConnectionString =>
+        _process is null
+            ? throw new InvalidOperationException("Azurite is not started.")
+            : $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
+              $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{AccountName};" +
+              $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{AccountName};" +
+              $"TableEndpoint=http://127.0.0.1:{TablePort}/{AccountName};";
+
+    public Uri BlobServiceUri => new($"http://127.0.0.1:{BlobPort}/{AccountName}");
+
+    public Uri QueueServiceUri => new($"http://127.0.0.1:{QueuePort}/{AccountName}");
+
+    public Uri TableServiceUri => new($"http://127.0.0.1:{TablePort}/{AccountName}");
+
+    /// <summary>Starts Azurite and waits until its three services accept connections.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_process is not null)
+        {
+            return;
+        }
+
+        var root = RepositoryRoot.Find();
+        var azurite = Path.Combine(root, "node_modules", ".bin", OperatingSystem.IsWindows() ? "azurite.cmd" : "azurite");
+        if (!File.Exists(azurite))
+        {
+            throw new InvalidOperationException($"Azurite is not installed ({azurite} is missing): run `npm install` in {root}.");
+        }
+
+        var ports = FreePorts(3);
+        (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
+
+        // In memory: Azurite 3.37 refuses --location together with --inMemoryPersistence, so it runs in a temporary
+        // working directory instead, which catches anything it might still write (and is deleted on dispose).
+        _workingDirectory = Directory.CreateTempSubdirectory("azurite-").FullName;
+        var start = new ProcessStartInfo(azurite)
+        {
+            WorkingDirectory = _workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
+                     "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+                     "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        _process.OutputDataReceived += (_, e) => Capture(e.Data);
+        _process.ErrorDataReceived += (_, e) => Capture(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        try
+        {
+            foreach (var port in ports)
+            {
+                await WaitForPortAsync(port, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
+        {
+            var output = Output();
+            await DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"Azurite did not come up on ports {string.Join(", ", ports)}. Its output:{Environment.NewLine}{output}", ex);
+        }
+    }
+
+    /// <summary>Kills Azurite (and any child processes) and deletes its working directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_process is { } process)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+            {
+                // Already gone, or not going: nothing more to do from here.
+            }
+
+            process.Dispose();
+        }
+
+        if (_workingDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_workingDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort.
+            }
+        }
+    }
+
+    Task IAsyncLifetime.InitializeAsync() => StartAsync();
+
+    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
+
+    private void Capture(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private string Output()
+    {
+        lock (_output)
+        {
+            return _output.ToString();
+        }
+    }
+
+    private async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_process!.HasExited)
+            {
+                throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}.");
+            }
+
+            using var client = new TcpClient();
+            try
+            {
+                await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Ports free right now (held open together so they differ, then released for Azurite).</summary>
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        try
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
+        }
+    }
+}
