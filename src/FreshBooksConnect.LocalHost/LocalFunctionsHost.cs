@@ -17,6 +17,7 @@ namespace FreshBooksConnect.LocalHost;
 /// </summary>
 public sealed class LocalFunctionsHost : IAsyncDisposable
 {
+    private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 
     private readonly WebApplication _app;
@@ -92,6 +93,18 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         builder.Configuration.AddConfiguration(settings);
         builder.WebHost.UseUrls(settings["urls"] ?? options.Urls);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // ASP.NET Core's request log prints full URLs: the callback's code and state, onboarding links, `?code=` keys.
+        // Pinned after configuration is read, so no setting can turn it back on.
+        builder.Services.PostConfigure<LoggerFilterOptions>(filters =>
+        {
+            foreach (var rule in filters.Rules.Where(r => r.CategoryName?.StartsWith(RequestLogCategory, StringComparison.OrdinalIgnoreCase) == true).ToList())
+            {
+                filters.Rules.Remove(rule);
+            }
+
+            filters.Rules.Add(new LoggerFilterRule(null, RequestLogCategory, LogLevel.Warning, null));
+        });
 
         // As ConfigureFunctionsWebApplication: IActionResults (ObjectResult, ProblemDetails) need MVC core's executors.
         builder.Services.AddMvcCore();

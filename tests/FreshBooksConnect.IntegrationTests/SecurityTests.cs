@@ -381,10 +381,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.True(leaks.Count == 0, "secrets in logs:\n" + string.Join('\n', leaks));
     }
 
-    [Fact(Skip = "BUG: src/FreshBooksConnect.LocalHost/LocalFunctionsHost.cs:94 hides ASP.NET Core's request log only with a default " +
-        "category filter (AddFilter(\"Microsoft.AspNetCore\", Warning)); one more specific setting " +
-        "(Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics=Information) brings back 'Request starting/finished GET " +
-        "/api/callback?code=…&state=…' and '/api/connect?link=…' (and ?code=<function key>). Should: never log these query strings.")]
+    [Fact]
     public async Task Turning_up_request_logging_in_configuration_does_not_put_the_callback_code_state_or_link_token_in_logs()
     {
         // What an operator does to see requests: Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics=Information.
