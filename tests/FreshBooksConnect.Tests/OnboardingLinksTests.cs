@@ -1,0 +1,92 @@
+using FreshBooksConnect.Consent;
+using FreshBooksConnect.FreshBooks;
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FreshBooksConnect.Tests;
+
+public sealed class OnboardingLinksTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    private OnboardingLinks Links(string? key = null) => new(
+        Options.Create(new OnboardingOptions { SigningKey = key ?? SigningKey, AllowedReturnUrls = "https://saas.example/settings/;http://localhost:3000/" }),
+        Options.Create(new FreshBooksOptions { RedirectUri = new Uri("https://app.example/api/callback") }),
+        _time);
+
+    private static readonly string SigningKey = KeyRings.NewKey();
+
+    private static string TokenOf(OnboardingLink link) => link.Url!.Query["?link=".Length..];
+
+    [Fact]
+    public void A_link_points_at_start_and_validates_to_its_tenant_and_return_url()
+    {
+        var link = Links().Create("acme", "https://saas.example/settings/fb");
+
+        Assert.Equal("https://app.example/api/connect", link.Url!.GetLeftPart(UriPartial.Path));
+        Assert.Equal("t-acme", link.ConnectionId);
+        var validation = Links().Validate(TokenOf(link));
+        Assert.Equal(LinkCheck.Valid, validation.Check);
+        Assert.Equal(new OnboardingLinkClaims("acme", "https://saas.example/settings/fb", _time.GetUtcNow().AddDays(7)), validation.Claims);
+    }
+
+    [Fact]
+    public void An_expired_link_is_refused()
+    {
+        var token = TokenOf(Links().Create("acme", null));
+        _time.Advance(TimeSpan.FromDays(7));
+
+        Assert.Equal(LinkCheck.Expired, Links().Validate(token).Check);
+    }
+
+    [Fact]
+    public void A_link_signed_with_another_key_or_altered_is_refused()
+    {
+        var token = TokenOf(Links().Create("acme", null));
+        var other = TokenOf(Links().Create("evil", null));
+
+        Assert.Equal(LinkCheck.Forged, Links(KeyRings.NewKey()).Validate(token).Check);
+        Assert.Equal(LinkCheck.Forged, Links().Validate(other.Split('.')[0] + "." + token.Split('.')[1]).Check);
+    }
+
+    [Theory]
+    [InlineData("https://saas.example/settings/x", true)]
+    [InlineData("https://saas.example/other", false)]
+    [InlineData("http://saas.example/settings/x", false)]
+    [InlineData("https://user@saas.example/settings/x", false)]
+    [InlineData("https://saas.example.evil/settings/x", false)]
+    [InlineData("javascript:alert(1)", false)]
+    public void Return_urls_must_sit_under_an_allowed_prefix(string url, bool allowed) =>
+        Assert.Equal(allowed, Links().IsAllowedReturnUrl(url));
+
+    [Theory]
+    [InlineData("acme", true)]
+    [InlineData("Acme.Corp_1-2", true)]
+    [InlineData("", false)]
+    [InlineData("-acme", false)]
+    [InlineData("acme\n", false)]
+    [InlineData("a/b", false)]
+    public void Tenant_ids_are_plain_names(string tenant, bool valid) => Assert.Equal(valid, OnboardingLinks.IsValidTenantId(tenant));
+
+    [FsCheck.Xunit.Property(MaxTest = 300)]
+    public bool Any_string_is_never_a_valid_link_and_never_throws(string? token) =>
+        Links().Validate(token).Check != LinkCheck.Valid;
+
+    [FsCheck.Xunit.Property(MaxTest = 200)]
+    public Property Changing_any_one_character_of_a_valid_link_breaks_it()
+    {
+        var token = TokenOf(Links().Create("acme", "https://saas.example/settings/"));
+        var positions = Gen.Choose(0, token.Length - 1);
+        var characters = Gen.Elements("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=%".ToCharArray());
+        return Prop.ForAll(
+            Arb.From(Gen.Zip(positions, characters)),
+            change =>
+            {
+                var (at, c) = change;
+                var altered = token[..at] + c + token[(at + 1)..];
+                return altered == token || Links().Validate(altered).Check != LinkCheck.Valid;
+            });
+    }
+}

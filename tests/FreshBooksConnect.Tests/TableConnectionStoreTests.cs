@@ -1,0 +1,121 @@
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.Connections.Internal;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Security;
+using FreshBooksConnect.Storage;
+using Microsoft.Extensions.Options;
+using Moq;
+
+namespace FreshBooksConnect.Tests;
+
+public sealed class TableConnectionStoreTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    private readonly Mock<TableClient> _table = new();
+    private readonly TokenKeyRing _protector = KeyRings.Create(("k1", KeyRings.NewKey()));
+    private readonly TableConnectionStore _store;
+
+    public TableConnectionStoreTests()
+    {
+        var storage = new StorageClients(Mock.Of<TableServiceClient>(), Mock.Of<QueueServiceClient>(), _table.Object, Mock.Of<TableClient>(), Mock.Of<TableClient>(), Mock.Of<QueueClient>());
+        _store = new TableConnectionStore(storage, _protector);
+    }
+
+    internal static Connection Sample(ETag etag) => new()
+    {
+        Id = "t-acme",
+        Identity = new FreshBooksIdentity(42, "u", "Ada", "Lovelace", "ada@example.com", [new BusinessMembership(1, "owner", 77, "b", "Engines", "AC77")]),
+        AccessToken = "access-secret",
+        RefreshToken = "refresh-secret",
+        AccessTokenExpiresAt = Now.AddHours(12),
+        CreatedAt = Now,
+        UpdatedAt = Now,
+        ETag = etag,
+    };
+
+    [Fact]
+    public async Task Replace_sends_the_rows_etag_and_returns_the_new_one_with_tokens_encrypted()
+    {
+        TableEntity? written = null;
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), new ETag("\"v1\""), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .Callback<TableEntity, ETag, TableUpdateMode, CancellationToken>((e, _, _, _) => written = e)
+            .ReturnsAsync(new FakeResponse(etag: "\"v2\""));
+
+        var result = await _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default);
+
+        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("v2")), result);
+        Assert.NotEqual("access-secret", written!.GetString("AccessToken"));
+        Assert.DoesNotContain("refresh-secret", written.GetString("RefreshToken"));
+        Assert.True(_protector.TryUnprotect(written.GetString("RefreshToken")!, "t-acme", out var refresh));
+        Assert.Equal("refresh-secret", refresh);
+    }
+
+    [Theory]
+    [InlineData(412, StoreWriteOutcome.Conflict)]
+    [InlineData(404, StoreWriteOutcome.NotFound)]
+    public async Task Replace_maps_a_changed_or_missing_row_to_an_outcome(int status, StoreWriteOutcome expected)
+    {
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(status, "no"));
+
+        Assert.Equal(expected, (await _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default)).Outcome);
+    }
+
+    [Fact]
+    public async Task Other_storage_errors_are_not_swallowed()
+    {
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(503, "busy"));
+
+        await Assert.ThrowsAsync<RequestFailedException>(() => _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default));
+    }
+
+    [Fact]
+    public async Task Delete_is_guarded_by_the_etag_and_a_conflict_is_an_outcome()
+    {
+        _table.Setup(t => t.DeleteEntityAsync("t-acme", TableConnectionStore.RowKey, new ETag("\"v1\""), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(412, "changed"));
+
+        Assert.Equal(StoreWriteOutcome.Conflict, (await _store.DeleteAsync(Sample(new ETag("\"v1\"")), default)).Outcome);
+    }
+
+    [Fact]
+    public async Task Adding_an_existing_connection_is_a_conflict()
+    {
+        _table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>())).ThrowsAsync(new RequestFailedException(409, "exists"));
+
+        Assert.Equal(StoreWriteOutcome.Conflict, (await _store.AddAsync(Sample(default), default)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_row_whose_tokens_do_not_decrypt_is_read_as_unreadable_and_cannot_be_written_back()
+    {
+        var entity = new TableEntity("t-acme", TableConnectionStore.RowKey)
+        {
+            ["AccessToken"] = _protector.Protect("access", "t-other"),
+            ["RefreshToken"] = _protector.Protect("refresh", "t-other"),
+            ["IdentityId"] = 42L,
+        };
+        _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", TableConnectionStore.RowKey, null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Response.FromValue(entity, new FakeResponse(200)));
+
+        var connection = (await _store.GetAsync("t-acme", default))!;
+
+        Assert.False(connection.TokensReadable);
+        Assert.Equal("", connection.AccessToken);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.ReplaceAsync(connection, default));
+    }
+}
+
+internal static class KeyRings
+{
+    public static string NewKey() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    public static TokenKeyRing Create(params (string Id, string Key)[] keys) => Create(keys[0].Id, keys);
+
+    public static TokenKeyRing Create(string current, params (string Id, string Key)[] keys) =>
+        new(Options.Create(new TokenProtectionOptions { CurrentKeyId = current, Keys = keys.ToDictionary(k => k.Id, k => k.Key) }));
+}
