@@ -100,10 +100,13 @@ public static class ConsentPages
         var businesses = connection.Identity.Businesses.Select(b => b.Name).Where(n => !string.IsNullOrWhiteSpace(n)).ToList();
         var what = businesses.Count switch
         {
-            0 => "connected FreshBooks.",
-            1 => $"connected {businesses[0]}.",
-            _ => $"connected {string.Join(", ", businesses.Take(businesses.Count - 1))} and {businesses[^1]}.",
+            0 => "connected FreshBooks",
+            1 => $"connected {businesses[0]}",
+            _ => $"connected {string.Join(", ", businesses.Take(businesses.Count - 1))} and {businesses[^1]}",
         };
+
+        // A name like "Analytical Engines Ltd." ends the sentence itself.
+        what = what.EndsWith('.') ? what : what + ".";
         return new Page(
             StatusCodes.Status200OK,
             "FreshBooks is connected",

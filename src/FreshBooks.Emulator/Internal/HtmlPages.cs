@@ -22,7 +22,7 @@ internal static class HtmlPages
         h2{font-size:1rem;margin:1.5rem 0 .5rem}
         p,li{margin:.25rem 0}
         .muted{color:var(--muted);font-size:.9rem}
-        code{font-size:.85rem;word-break:break-all}
+        code{font-size:.85rem;overflow-wrap:anywhere}
         ul{padding-left:1.25rem}
         fieldset{border:1px solid var(--line);border-radius:8px;margin:1rem 0;padding:.75rem 1rem}
         label{display:block;padding:.25rem 0}

@@ -1,0 +1,178 @@
+using Azure;
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Renewal;
+using FreshBooksConnect.Renewal.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Moq;
+
+namespace FreshBooksConnect.Tests;
+
+public sealed class ConnectionRenewerTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    private readonly FakeTimeProvider _time = new(Now);
+    private readonly Mock<IConnectionStore> _store = new(MockBehavior.Strict);
+    private readonly Mock<IFreshBooksClient> _freshBooks = new(MockBehavior.Strict);
+    private readonly Mock<IRenewalIndex> _index = new();
+    private readonly RenewalOptions _options = new() { RetryBaseDelay = TimeSpan.Zero, SaveRetryDelay = TimeSpan.Zero };
+    private readonly ConnectionLease _lease;
+    private readonly ConnectionRenewer _renewer;
+
+    public ConnectionRenewerTests()
+    {
+        var options = Options.Create(_options);
+        _lease = new ConnectionLease(_store.Object, _time, options);
+        var metrics = new RenewalMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        _renewer = new ConnectionRenewer(_store.Object, _lease, new InFlightRenewals(), _freshBooks.Object, _index.Object, new RenewalSchedule(options), metrics, _time, options, NullLogger<ConnectionRenewer>.Instance);
+    }
+
+    private static Connection Due(string? leaseOwner = null) => TableConnectionStoreTests.Sample(new ETag("e1")) with
+    {
+        AccessTokenExpiresAt = Now.AddMinutes(30),
+        NextRenewalAt = Now.AddMinutes(-1),
+        TokenGeneration = 1,
+        LeaseOwner = leaseOwner,
+        LeaseUntil = leaseOwner is null ? null : Now.AddMinutes(1),
+    };
+
+    private static TokenGrant NewPair => new("access-2", "refresh-2", "user:profile:read", Now.AddHours(12));
+
+    [Fact]
+    public async Task A_connection_leased_by_another_instance_is_left_alone_by_the_sweep()
+    {
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due("someone-else"));
+
+        var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.Busy, result.Outcome);
+        _freshBooks.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task A_lost_lease_race_reads_again_and_does_not_refresh_what_was_renewed_meanwhile()
+    {
+        _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Due())
+            .ReturnsAsync(Due() with { NextRenewalAt = Now.AddHours(11), AccessTokenExpiresAt = Now.AddHours(12), TokenGeneration = 2, ETag = new ETag("e2") });
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Conflict, default));
+
+        var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.Current, result.Outcome);
+        Assert.Equal(2, result.Connection!.TokenGeneration);
+        _freshBooks.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task A_received_pair_is_saved_even_when_the_first_save_fails_and_the_index_moves_with_it()
+    {
+        var order = new List<string>();
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
+        var saves = 0;
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
+            .Returns<Connection, CancellationToken>((c, _) =>
+            {
+                if (c.LeaseOwner is not null)
+                {
+                    order.Add("lease");
+                    return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
+                }
+
+                order.Add("save");
+                return ++saves == 1
+                    ? throw new RequestFailedException(503, "storage blip")
+                    : Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("saved")));
+            });
+        _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
+        _index.Setup(i => i.ScheduleAsync("t-acme", It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>())).Callback(() => order.Add("schedule")).Returns(Task.CompletedTask);
+        _index.Setup(i => i.RemoveAsync("t-acme", Now.AddMinutes(-1), It.IsAny<CancellationToken>())).Callback(() => order.Add("remove-old")).Returns(Task.CompletedTask);
+
+        var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.Renewed, result.Outcome);
+        Assert.Equal("access-2", result.Connection!.AccessToken);
+        Assert.Equal(2, result.Connection.TokenGeneration);
+        Assert.Null(result.Connection.LeaseOwner);
+        Assert.Equal(["lease", "schedule", "save", "schedule", "save", "remove-old"], order);
+        _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task Invalid_grant_marks_the_connection_needs_reconsent_without_retrying()
+    {
+        Connection? saved = null;
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
+            .Callback<Connection, CancellationToken>((c, _) => saved = c)
+            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("x")));
+        _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(FreshBooksResult<TokenGrant>.Failure(FreshBooksOutcome.InvalidGrant, "invalid_grant", "gone"));
+
+        var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.NeedsReconsent, result.Outcome);
+        Assert.Equal(ConnectionStatus.NeedsReconsent, saved!.Status);
+        Assert.Equal("invalid_grant: gone", saved.StatusReason);
+        Assert.Null(saved.NextRenewalAt);
+        _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+        _index.Verify(i => i.RemoveAsync("t-acme", Now.AddMinutes(-1), It.IsAny<CancellationToken>()));
+    }
+
+    [Fact]
+    public async Task Transient_failures_are_retried_then_recorded_with_a_backoff()
+    {
+        Connection? saved = null;
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => saved ?? Due());
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
+            .Callback<Connection, CancellationToken>((c, _) => saved = c with { ETag = new ETag("leased") })
+            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
+        _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(FreshBooksResult<TokenGrant>.Failure(FreshBooksOutcome.Transient, "503"));
+
+        var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.Failed, result.Outcome);
+        Assert.Equal(1, saved!.FailedAttempts);
+        Assert.Equal("503", saved.LastError);
+        Assert.InRange(saved.NextRenewalAt!.Value, Now.AddMinutes(2), Now.AddMinutes(2.5));
+        _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Exactly(_options.RefreshAttempts));
+    }
+
+    [Fact]
+    public async Task A_rejected_token_that_is_no_longer_stored_causes_no_refresh()
+    {
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
+
+        var result = await _renewer.RenewAsync("t-acme", new RenewalReason.TokenRejected("an-older-token"), default);
+
+        Assert.Equal(RenewalOutcome.Current, result.Outcome);
+        _freshBooks.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task Concurrent_renewals_in_one_process_share_one_refresh()
+    {
+        var answer = new TaskCompletionSource<FreshBooksResult<TokenGrant>>();
+        Connection current = Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) };
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => current);
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
+            .Returns<Connection, CancellationToken>((c, _) =>
+            {
+                current = c with { ETag = new ETag(Guid.NewGuid().ToString()) };
+                return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, current.ETag));
+            });
+        _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).Returns(answer.Task);
+
+        var renewals = Enumerable.Range(0, 10).Select(_ => _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default)).ToList();
+        answer.SetResult(FreshBooksResult<TokenGrant>.Success(NewPair));
+        var results = await Task.WhenAll(renewals);
+
+        Assert.All(results, r => Assert.Equal("access-2", r.Connection!.AccessToken));
+        _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+}
