@@ -11,7 +11,7 @@
 # environment variables win over it, and this script sets the port-dependent ones itself (storage connection strings,
 # FreshBooks URLs, the redirect URI) so that changing a port never means editing a file. When FreshBooks__AuthUrl
 # points anywhere but this machine, no emulator is started and the app talks to that FreshBooks.
-# Logs: .run/ (RUN_LOG_DIR). More in docs/run-locally.md.
+# Logs: .run/ (RUN_LOG_DIR). More in README.md, "Run it locally".
 set -euo pipefail
 
 cd "$(dirname "$0")"

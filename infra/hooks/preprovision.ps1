@@ -2,7 +2,7 @@
 #  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
 #  2. Makes TOKEN_ENCRYPTION_KEY and ONBOARDING_SIGNING_KEY once per environment (32 random bytes,
 #     base64) and stores them with `azd env set`. An existing value is never replaced: a new token
-#     key would make every stored connection unreadable (rotate as docs/deploy.md says instead).
+#     key would make every stored connection unreadable (rotate as README.md, "Deploy", says instead).
 $ErrorActionPreference = 'Stop'
 
 function Get-AzdValue([string] $Name) {
