@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FreshBooksConnect.Infra.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Xunit;
+
+namespace FreshBooksConnect.Infra.Tests;
+
+/// <summary>
+/// The settings contract between infra/ and the app: the app, configured with exactly the settings
+/// the compiled template sets, passes its own start-up validation (AddFreshBooksConnect, ValidateOnStart).
+/// </summary>
+[Collection(CompiledTemplateCollection.Name)]
+public sealed partial class SettingsContractTests(CompiledTemplate compiled)
+{
+    private const string IdentityClientId = "6f1c2a4e-93b7-4d0a-b5e2-7c8d9e0f1a2b";
+    private const string Account = "stcontract0example";
+
+    /// <summary>Values only Azure has (module outputs), in the shape Azure gives them.</summary>
+    private static readonly Dictionary<string, string> AzureValues = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["AzureWebJobsStorage__clientId"] = IdentityClientId,
+        ["AzureWebJobsStorage__blobServiceUri"] = $"https://{Account}.blob.core.windows.net/",
+        ["AzureWebJobsStorage__queueServiceUri"] = $"https://{Account}.queue.core.windows.net/",
+        ["AzureWebJobsStorage__tableServiceUri"] = $"https://{Account}.table.core.windows.net/",
+        ["Storage__clientId"] = IdentityClientId,
+        ["Storage__tableServiceUri"] = $"https://{Account}.table.core.windows.net/",
+        ["Storage__queueServiceUri"] = $"https://{Account}.queue.core.windows.net/",
+        ["APPLICATIONINSIGHTS_CONNECTION_STRING"] =
+            "InstrumentationKey=2b3c4d5e-6f70-4812-9a3b-4c5d6e7f8091;IngestionEndpoint=https://eastus2-3.in.applicationinsights.azure.com/;"
+            + "LiveEndpoint=https://eastus2.livediagnostics.monitor.azure.com/;ApplicationId=3c4d5e6f-7081-4923-ab4c-5d6e7f809102",
+        ["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] = $"ClientId={IdentityClientId};Authorization=AAD",
+        ["FreshBooks__ClientId"] = "contract-client-id",
+        ["FreshBooks__RedirectUri"] = "https://func-api-contract0example.azurewebsites.net/api/callback",
+        ["FreshBooks__Scopes"] = "user:profile:read",
+    };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void App_configured_with_exactly_the_templates_settings_passes_its_start_up_validation(bool withScopes)
+    {
+        var settings = TemplateSettings(withScopes);
+
+        var failure = Validate(settings);
+
+        Assert.True(failure is null, $"Start-up validation failed with the template's settings ({string.Join(", ", settings.Keys)}): {failure}");
+    }
+
+    [Fact]
+    public void Without_FreshBooks__ClientId_start_up_validation_fails_naming_that_setting()
+    {
+        var settings = TemplateSettings(withScopes: false);
+        Assert.True(settings.Remove("FreshBooks__ClientId"));
+
+        var failure = Validate(settings);
+
+        Assert.NotNull(failure);
+        Assert.Contains("FreshBooks__ClientId", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_setting_a_function_binding_names_is_set_by_the_template()
+    {
+        var names = compiled.AppSettings().Select(setting => setting.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var bindings = Directory.EnumerateFiles(Repo.PathTo("src", "FreshBooksConnect.Functions"), "*.cs", SearchOption.TopDirectoryOnly)
+            .SelectMany(file => BindingExpression().Matches(File.ReadAllText(file)).Select(match => (file, name: match.Groups[1].Value)))
+            .ToList();
+
+        Assert.Contains(bindings, binding => binding.name == "RenewalSchedule");
+        Assert.All(bindings, binding => Assert.True(
+            names.Contains(binding.name),
+            $"{Path.GetFileName(binding.file)} binds to %{binding.name}%, which infra/app/api.bicep does not set."));
+    }
+
+    /// <summary>
+    /// Exactly the names the compiled template sets. Each value: the template's own value where it is a
+    /// literal (what Azure will have); else the working local value from local.settings.sample.json
+    /// (Key Vault references included, since Azure resolves them to the secret); else a plausible Azure value.
+    /// </summary>
+    private Dictionary<string, string?> TemplateSettings(bool withScopes)
+    {
+        var sample = SampleValues();
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var setting in compiled.AppSettings().Where(setting => withScopes || !setting.Conditional))
+        {
+            var isKeyVaultReference = setting.Value.Contains("@Microsoft.KeyVault(", StringComparison.Ordinal);
+            var isLiteral = !setting.Value.StartsWith('[') && !setting.Conditional && !isKeyVaultReference;
+            if (isLiteral)
+            {
+                settings[setting.Name] = setting.Value;
+            }
+            else if (sample.TryGetValue(setting.Name, out var local))
+            {
+                settings[setting.Name] = local;
+            }
+            else
+            {
+                Assert.False(isKeyVaultReference, $"local.settings.sample.json has no value for {setting.Name}, which Azure reads from Key Vault.");
+                Assert.True(
+                    AzureValues.TryGetValue(setting.Name, out var azure),
+                    $"No value for {setting.Name}: add it to local.settings.sample.json or to {nameof(AzureValues)} here.");
+                settings[setting.Name] = azure;
+            }
+        }
+
+        return settings;
+    }
+
+    private static Dictionary<string, string> SampleValues()
+    {
+        var path = Repo.PathTo("local.settings.sample.json");
+        Assert.True(File.Exists(path), "local.settings.sample.json (the working local settings) is missing at the repository root.");
+        var values = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })?["Values"]?.AsObject()
+            ?? throw new InvalidOperationException("local.settings.sample.json has no Values object.");
+        return values
+            .Where(pair => pair.Value is JsonValue)
+            .ToDictionary(pair => pair.Key, pair => pair.Value!.ToString(), StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Runs the app's registration and its start-up validation; the exception it throws, or null.</summary>
+    private static Exception? Validate(IReadOnlyDictionary<string, string?> appSettings)
+    {
+        // App settings reach the app as environment variables, whose provider reads "__" as ":".
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(appSettings.Select(pair => KeyValuePair.Create(pair.Key.Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), pair.Value)))
+            .Build();
+        var services = new ServiceCollection();
+        services.AddFreshBooksConnect(configuration);
+        using var provider = services.BuildServiceProvider();
+        try
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+            return null;
+        }
+        catch (Exception failure) when (failure is OptionsValidationException or AggregateException)
+        {
+            return failure;
+        }
+    }
+
+    [GeneratedRegex("\"%([A-Za-z0-9_:]+)%\"")]
+    private static partial Regex BindingExpression();
+}
