@@ -8,7 +8,4 @@ public interface ITokenProtector
 
     /// <summary>Decrypts a value written by <see cref="Protect"/> for the same connection; false if it was altered, moved or its key is gone.</summary>
     bool TryUnprotect(string protectedValue, string connectionId, out string token);
-
-    /// <summary>True when the value was written with a key other than the current one, so the next write should re-encrypt it.</summary>
-    bool NeedsReprotect(string protectedValue);
 }

@@ -75,8 +75,6 @@ internal sealed class TokenKeyRing : ITokenProtector
         return true;
     }
 
-    public bool NeedsReprotect(string protectedValue) => !protectedValue.StartsWith($"{Version}.{_currentKeyId}.", StringComparison.Ordinal);
-
     internal static bool TryDecodeKey(string? value, out byte[] key)
     {
         key = [];
