@@ -108,9 +108,4 @@ internal sealed class FunctionDescriptor
     public required ReturnShape Return { get; init; }
 
     public string Name => Function.Name;
-
-    /// <summary>Queue: how a message body becomes the trigger argument (null for other triggers).</summary>
-    public ParameterBinding? TriggerParameter => Parameters.FirstOrDefault(p => p.Source is
-        ArgumentSource.QueueString or ArgumentSource.QueueBinaryData or ArgumentSource.QueueBytes or
-        ArgumentSource.QueueMessage or ArgumentSource.QueueJson or ArgumentSource.TimerInfo or ArgumentSource.HttpRequest);
 }
