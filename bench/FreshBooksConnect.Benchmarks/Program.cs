@@ -1,0 +1,844 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using FreshBooks.Emulator;
+using FreshBooksConnect;
+using FreshBooksConnect.Connections;
+using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.LocalHost;
+using FreshBooksConnect.Renewal;
+using FreshBooksConnect.Storage;
+using FreshBooksConnect.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FreshBooksConnect.Benchmarks;
+
+/// <summary>
+/// Load benchmark: Azurite + the FreshBooks emulator + the function app in the local host, on loopback, in this process
+/// (cold start runs the local host as its own process). Writes a markdown body to the path given as first argument.
+/// Flags: --large (10,000 x 100% due and 100,000 x 1% sweeps, 10,000-connection token API), --quick (1 run each, smaller).
+/// </summary>
+public static class Program
+{
+    private const string ClientId = "bench-client";
+    private const string ClientSecret = "bench-secret";
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var output = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "benchmarks-body.md";
+        var large = args.Contains("--large");
+        var quick = args.Contains("--quick");
+        var runs = quick ? 1 : 3;
+        var total = Stopwatch.StartNew();
+        var md = new StringBuilder();
+
+        await using var stack = await Stack.StartAsync();
+        Console.WriteLine($"stack up in {total.Elapsed.TotalSeconds:F1}s: app {stack.Host.BaseUri}, emulator {stack.Emulator.BaseUri}");
+
+        var scaleInputs = new ScaleInputs();
+        await RenewalScenarios(stack, md, runs, large, quick, scaleInputs);
+        await TokenScenarios(stack, md, runs, large, quick, scaleInputs);
+        await OnboardingScenario(stack, md, runs, quick);
+        await ColdStartScenario(stack, md, runs);
+        WriteAnalysis(md, scaleInputs);
+
+        md.AppendLine(CultureInfo.InvariantCulture, $"_Benchmark wall time: {total.Elapsed.TotalMinutes:F1} min; bench process peak working set {Mb(Process.GetCurrentProcess().PeakWorkingSet64)}._");
+        await File.WriteAllTextAsync(output, md.ToString());
+        Console.WriteLine($"done in {total.Elapsed.TotalMinutes:F1} min -> {output}");
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- 1. renewal
+
+    private static async Task RenewalScenarios(Stack stack, StringBuilder md, int runs, bool large, bool quick, ScaleInputs scale)
+    {
+        md.AppendLine("## 1. Renewal sweep and queue drain").AppendLine();
+        md.AppendLine("Each run starts from empty tables: N connections are seeded through `IConnectionStore.AddAsync` + `IRenewalIndex.ScheduleAsync`; ");
+        md.AppendLine("the due ones carry real emulator grants (authorize URL → `ApproveAsync` → code exchange), the others dummy tokens and a `NextRenewalAt` 2–11 h ahead. ");
+        md.AppendLine("The sweep is `RenewalSweep.SweepAsync` (what the timer function calls); the drain receives the enqueued messages and runs ");
+        md.AppendLine("`host.InvokeAsync(\"RenewConnection\", msg)` with P concurrent workers (queue receive/delete is not timed). ");
+        md.AppendLine("Table requests are counted by an `HttpPipelinePolicy` in the app's `StorageClients`. Figures: median (min–max) of the runs.").AppendLine();
+
+        // 1a. sweep cost vs due count
+        var configs = new List<(int N, double Due)> { (1_000, 0.01), (10_000, 0.01), (1_000, 1.0) };
+        if (quick)
+        {
+            configs = [(1_000, 0.01), (5_000, 0.01), (1_000, 1.0)];
+        }
+
+        if (large)
+        {
+            configs.Add((10_000, 1.0));
+            configs.Add((100_000, 0.01));
+        }
+
+        md.AppendLine("### 1a. Sweep cost follows the due count (emulator 0 ms, drain P = 32)").AppendLine();
+        md.AppendLine("| connections | due | sweep wall | index rows read | table requests in sweep | queue messages | drain (P=32) | renewals/s sweep+drain | table requests / renewal | alloc / renewal | seed time |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (n, dueShare) in configs)
+        {
+            var due = (int)Math.Round(n * dueShare);
+            var sweep = new List<double>(); var drain = new List<double>(); var rate = new List<double>(); var opsPer = new List<double>(); var alloc = new List<double>(); var seedT = new List<double>();
+            long rowsRead = 0, sweepOps = 0, enqueued = 0;
+            string sweepOpsDetail = "", drainOpsDetail = "";
+            for (var run = 0; run < runs; run++)
+            {
+                stack.Emulator.Faults.Latency = TimeSpan.Zero;
+                var seed = Stopwatch.StartNew();
+                await stack.ResetAsync();
+                await stack.SeedAsync(n, due);
+                seedT.Add(seed.Elapsed.TotalSeconds);
+
+                var s = await stack.SweepAsync();
+                sweep.Add(s.Seconds);
+                rowsRead = s.Counts.RowsRead("renewalindex");
+                sweepOps = s.Counts.Requests;
+                sweepOpsDetail = s.Counts.Describe();
+                enqueued = s.Result.Enqueued;
+
+                var d = await stack.DrainAsync(32, int.MaxValue);
+                drain.Add(d.Seconds);
+                rate.Add(d.Renewed / (s.Seconds + d.Seconds));
+                opsPer.Add((double)d.Counts.Requests / Math.Max(1, d.Renewed));
+                alloc.Add((double)d.AllocatedBytes / Math.Max(1, d.Renewed));
+                drainOpsDetail = d.Counts.Describe(Math.Max(1, d.Renewed));
+                if (d.Renewed != due || d.StillDue != 0)
+                {
+                    Console.WriteLine($"  WARNING: {d.Renewed} renewed of {due}, {d.StillDue} still due");
+                }
+
+                Console.WriteLine($"  sweep N={n} due={due} run {run + 1}: sweep {s.Seconds * 1000:F0} ms, drain {d.Seconds:F2} s, {d.Renewed} renewed, {s.Counts.Describe()}");
+            }
+
+            md.AppendLine(Inv, $"| {n:N0} | {due:N0} ({dueShare:P0}) | {Ms(sweep)} | {rowsRead:N0} | {sweepOps:N0} | {enqueued:N0} | {Sec(drain)} | {Num(rate)} | {Num(opsPer, "F1")} | {Kb(alloc)} | {Sec(seedT)} |");
+            if (n == 1_000 && dueShare >= 1.0)
+            {
+                scale.SweepSecondsPerDue = Stats.Median(sweep) / due;
+                scale.DrainOpsDetail = drainOpsDetail;
+                scale.SweepOpsDetail = sweepOpsDetail;
+            }
+
+            if (n == 10_000 && dueShare < 1.0)
+            {
+                scale.Sweep10k1Pct = Stats.Median(sweep);
+            }
+
+            if (n == 1_000 && dueShare < 1.0)
+            {
+                scale.Sweep1k1Pct = Stats.Median(sweep);
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine(Inv, $"Table requests of one sweep of 1,000 × 100% due, by method and table: {scale.SweepOpsDetail} (plus one queue `PUT` message per due connection).").AppendLine();
+        md.AppendLine(Inv, $"Table requests per renewal in the drain, by method and table: {scale.DrainOpsDetail}.").AppendLine();
+
+        // 1b. drain throughput vs parallelism and FreshBooks latency
+        md.AppendLine("### 1b. Queue drain: renewals/s by worker parallelism and FreshBooks latency (all seeded connections due)").AppendLine();
+        md.AppendLine("Each run seeds and sweeps 500 due connections (at 150 ms: 100 × P, at most 500, so the default set stays under 10 minutes) and times the drain of all of them.").AppendLine();
+        md.AppendLine("| FreshBooks latency | P | renewals timed | drain wall | renewals/s | p50 / p99 per renewal | table requests / renewal | peak working set |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var latency in new[] { 0, 150 })
+        {
+            foreach (var p in new[] { 1, 8, 32 })
+            {
+                var limit = latency == 0 ? (quick ? 300 : 500) : Math.Min(quick ? 300 : 500, 100 * p);
+                var rate = new List<double>(); var wall = new List<double>(); var p50 = new List<double>(); var p99 = new List<double>(); var ops = new List<double>();
+                long timed = 0;
+                for (var run = 0; run < runs; run++)
+                {
+                    stack.Emulator.Faults.Latency = TimeSpan.Zero;
+                    await stack.ResetAsync();
+                    await stack.SeedAsync(limit, limit);
+                    await stack.SweepAsync();
+                    stack.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(latency);
+                    var d = await stack.DrainAsync(p, limit);
+                    timed = d.Renewed;
+                    rate.Add(d.Renewed / d.Seconds);
+                    wall.Add(d.Seconds);
+                    p50.Add(Stats.Percentile(d.Latencies, 0.50));
+                    p99.Add(Stats.Percentile(d.Latencies, 0.99));
+                    ops.Add((double)d.Counts.Requests / Math.Max(1, d.Renewed));
+                    Console.WriteLine($"  drain latency={latency} P={p} run {run + 1}: {d.Renewed} in {d.Seconds:F2} s = {d.Renewed / d.Seconds:F1}/s");
+                }
+
+                stack.Emulator.Faults.Latency = TimeSpan.Zero;
+                md.AppendLine(Inv, $"| {latency} ms | {p} | {timed:N0} | {Sec(wall)} | {Num(rate)} | {Stats.Median(p50):F1} / {Stats.Median(p99):F1} ms | {Num(ops, "F1")} | {Mb(Process.GetCurrentProcess().PeakWorkingSet64)} |");
+                scale.DrainRate[(latency, p)] = Stats.Median(rate);
+                scale.DrainP50[(latency, p)] = Stats.Median(p50);
+            }
+        }
+
+        md.AppendLine();
+    }
+
+    // ---------------------------------------------------------------- 2. token API
+
+    private static async Task TokenScenarios(Stack stack, StringBuilder md, int runs, bool large, bool quick, ScaleInputs scale)
+    {
+        var n = large ? 10_000 : 1_000;
+        var duration = TimeSpan.FromSeconds(quick ? 2 : 5);
+        md.AppendLine(Inv, $"## 2. Token API: `GET /api/connections/{{id}}/token` over {n:N0} connections").AppendLine();
+        md.AppendLine(Inv, $"C concurrent `HttpClient` loops (in this process, sharing its 2 cores with the host, Azurite being a separate node process) pick a random connection and call the API for {duration.TotalSeconds:F0} s. ");
+        md.AppendLine("\"10% inline refresh\": per run 10% of the connections are fresh rows with real grants whose stored expiry is 2 minutes ahead (inside the 5-minute inline window), so the first call to each refreshes inline at FreshBooks (emulator latency 150 ms); later calls get the renewed token.").AppendLine();
+        md.AppendLine("| variant | C | requests/s | p50 | p95 | p99 | errors | inline refreshes | table requests / call |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        await stack.ResetAsync();
+        await stack.SeedAsync(n, 0, idPrefix: "tok");
+        var baseIds = Enumerable.Range(0, n).Select(i => $"tok-{i:D6}").ToArray();
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { BaseAddress = stack.Host.BaseUri };
+        client.DefaultRequestHeaders.Add("x-functions-key", stack.Host.FunctionKey);
+
+        // warm-up
+        await LoadAsync(client, baseIds, 8, TimeSpan.FromSeconds(1));
+        var seq = 0;
+        foreach (var refresh in new[] { false, true })
+        {
+            foreach (var c in new[] { 1, 16, 64 })
+            {
+                var rps = new List<double>(); var p50 = new List<double>(); var p95 = new List<double>(); var p99 = new List<double>(); var opsPer = new List<double>();
+                long errors = 0, refreshes = 0;
+                for (var run = 0; run < runs; run++)
+                {
+                    var ids = baseIds;
+                    if (refresh)
+                    {
+                        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+                        var prefix = $"tokr{seq++}";
+                        var fresh = n / 10;
+                        await stack.SeedAsync(fresh, fresh, idPrefix: prefix, dueMeans: DueMeans.InlineWindow);
+                        ids = [.. baseIds.Take(n - fresh), .. Enumerable.Range(0, fresh).Select(i => $"{prefix}-{i:D6}")];
+                        stack.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(150);
+                    }
+
+                    var refreshesBefore = stack.Emulator.Calls.Count;
+                    stack.Counter.Reset();
+                    var r = await LoadAsync(client, ids, c, duration);
+                    var counts = stack.Counter.Snapshot();
+                    rps.Add(r.Count / r.Seconds);
+                    p50.Add(Stats.Percentile(r.Latencies, 0.50));
+                    p95.Add(Stats.Percentile(r.Latencies, 0.95));
+                    p99.Add(Stats.Percentile(r.Latencies, 0.99));
+                    opsPer.Add((double)counts.Requests / Math.Max(1, r.Count));
+                    errors += r.Errors;
+                    refreshes += stack.Emulator.Calls.Count - refreshesBefore;
+                    Console.WriteLine($"  token refresh={refresh} C={c} run {run + 1}: {r.Count / r.Seconds:F0} req/s, p99 {Stats.Percentile(r.Latencies, 0.99):F1} ms, errors {r.Errors}");
+                }
+
+                stack.Emulator.Faults.Latency = TimeSpan.Zero;
+                md.AppendLine(Inv, $"| {(refresh ? "10% inline refresh" : "all current")} | {c} | {Num(rps)} | {Stats.Median(p50):F1} ms | {Stats.Median(p95):F1} ms | {Stats.Median(p99):F1} ms | {errors} | {(refresh ? $"{refreshes / runs:N0}/run" : "0")} | {Num(opsPer, "F2")} |");
+                if (!refresh)
+                {
+                    scale.TokenRps[c] = Stats.Median(rps);
+                }
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("\"inline refreshes\" counts the emulator's logged calls during the run (token refresh calls; `users/me` is not called on refresh).").AppendLine();
+    }
+
+    private static async Task<LoadResult> LoadAsync(HttpClient client, string[] ids, int concurrency, TimeSpan duration)
+    {
+        var latencies = new ConcurrentBag<double[]>();
+        long errors = 0, count = 0;
+        var sw = Stopwatch.StartNew();
+        var until = sw.Elapsed + duration;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async w =>
+        {
+            var random = new Random(w * 7919);
+            var mine = new List<double>(4096);
+            while (sw.Elapsed < until)
+            {
+                var id = ids[random.Next(ids.Length)];
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var response = await client.GetAsync($"api/connections/{id}/token", HttpCompletionOption.ResponseContentRead);
+                    await response.Content.ReadAsByteArrayAsync();
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref errors);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+
+                mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                Interlocked.Increment(ref count);
+            }
+
+            latencies.Add([.. mine]);
+        }));
+        var seconds = sw.Elapsed.TotalSeconds;
+        return new LoadResult(count, errors, seconds, [.. latencies.SelectMany(l => l)]);
+    }
+
+    private sealed record LoadResult(long Count, long Errors, double Seconds, double[] Latencies);
+
+    // ---------------------------------------------------------------- 3. onboarding
+
+    private static async Task OnboardingScenario(Stack stack, StringBuilder md, int runs, bool quick)
+    {
+        var perRun = quick ? 50 : 200;
+        md.AppendLine(Inv, $"## 3. Onboarding: Start + Callback (emulator 0 ms), {perRun} sequential onboardings per run").AppendLine();
+        md.AppendLine("Per onboarding: `POST /api/onboarding-links` (not timed), then timed: `GET` the link (Start, 302 + consent cookie) → `emulator.ApproveAsync` (in-process, no HTTP) → `GET` the callback (code exchange + `users/me` at the emulator, connection stored).").AppendLine();
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        await stack.ResetAsync();
+        var rate = new List<double>(); var p50 = new List<double>(); var p99 = new List<double>(); var startP50 = new List<double>(); var cbP50 = new List<double>();
+        long errors = 0;
+        for (var run = 0; run < runs; run++)
+        {
+            var cookies = new CookieContainer();
+            using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = stack.Host.BaseUri };
+            var total = new List<double>(); var starts = new List<double>(); var callbacks = new List<double>();
+            double timedSeconds = 0;
+            for (var i = 0; i < perRun; i++)
+            {
+                using var linkResponse = await stack.Api.PostAsync("api/onboarding-links", JsonContent($"{{\"tenantId\":\"bench-{run}-{i}\"}}"));
+                var link = JsonDocument.Parse(await linkResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("url").GetString()!;
+                var t0 = Stopwatch.GetTimestamp();
+                using var start = await browser.GetAsync(link);
+                var t1 = Stopwatch.GetTimestamp();
+                if (start.StatusCode != HttpStatusCode.Found)
+                {
+                    errors++;
+                    continue;
+                }
+
+                var redirect = await stack.Emulator.ApproveAsync(start.Headers.Location!);
+                var t2 = Stopwatch.GetTimestamp();
+                using var callback = await browser.GetAsync(redirect);
+                await callback.Content.ReadAsStringAsync();
+                var t3 = Stopwatch.GetTimestamp();
+                if (callback.StatusCode != HttpStatusCode.OK)
+                {
+                    errors++;
+                }
+
+                starts.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
+                callbacks.Add(Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
+                total.Add(Stopwatch.GetElapsedTime(t0, t3).TotalMilliseconds);
+                timedSeconds += Stopwatch.GetElapsedTime(t0, t3).TotalSeconds;
+            }
+
+            rate.Add(total.Count / timedSeconds);
+            p50.Add(Stats.Percentile([.. total], 0.5));
+            p99.Add(Stats.Percentile([.. total], 0.99));
+            startP50.Add(Stats.Percentile([.. starts], 0.5));
+            cbP50.Add(Stats.Percentile([.. callbacks], 0.5));
+            Console.WriteLine($"  onboarding run {run + 1}: {rate[^1]:F1}/s, p50 {p50[^1]:F1} ms, p99 {p99[^1]:F1} ms");
+        }
+
+        md.AppendLine("| onboardings/s (1 browser) | p50 | p99 | Start p50 | Callback p50 | errors |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine(Inv, $"| {Num(rate)} | {Ms2(p50)} | {Ms2(p99)} | {Stats.Median(startP50):F1} ms | {Stats.Median(cbP50):F1} ms | {errors} |").AppendLine();
+    }
+
+    private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
+
+    // ---------------------------------------------------------------- 4. cold start
+
+    private static async Task ColdStartScenario(Stack stack, StringBuilder md, int runs)
+    {
+        md.AppendLine("## 4. Cold start of the local host").AppendLine();
+        var dll = Path.Combine(RepositoryRoot.Find(), "src", "FreshBooksConnect.LocalHost", "bin", "Release", "net10.0", "FreshBooksConnect.LocalHost.dll");
+        md.AppendLine("`dotnet src/FreshBooksConnect.LocalHost/bin/Release/net10.0/FreshBooksConnect.LocalHost.dll --urls …` with its settings in environment variables (Azurite and the emulator already running; tables already exist); ");
+        md.AppendLine("timed from `Process.Start` to the first 200 on `GET /api/health` (polled every 10 ms); working set read from the process then.").AppendLine();
+        if (!File.Exists(dll))
+        {
+            md.AppendLine(Inv, $"Skipped: {dll} not found (bench.sh builds it).").AppendLine();
+            return;
+        }
+
+        var times = new List<double>(); var ws = new List<double>();
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (var run = 0; run < runs; run++)
+        {
+            var port = Stack.FreePort();
+            var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+            info.ArgumentList.Add(dll);
+            info.ArgumentList.Add("--urls");
+            info.ArgumentList.Add($"http://127.0.0.1:{port}");
+            foreach (var (key, value) in stack.Settings(port))
+            {
+                info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            }
+
+            info.Environment["RenewalSchedule"] = "0 0 0 1 1 *";
+            var sw = Stopwatch.StartNew();
+            using var process = Process.Start(info)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            double? ready = null;
+            while (sw.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
+            {
+                try
+                {
+                    using var r = await probe.GetAsync($"http://127.0.0.1:{port}/api/health");
+                    if (r.StatusCode == HttpStatusCode.OK)
+                    {
+                        ready = sw.Elapsed.TotalMilliseconds;
+                        break;
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                }
+
+                await Task.Delay(10);
+            }
+
+            if (ready is { } ms)
+            {
+                process.Refresh();
+                times.Add(ms);
+                ws.Add(process.WorkingSet64);
+                Console.WriteLine($"  cold start run {run + 1}: {ms:F0} ms, {Mb(process.WorkingSet64)}");
+            }
+            else
+            {
+                Console.WriteLine($"  cold start run {run + 1}: no 200 within 60 s (exited: {process.HasExited})");
+            }
+
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+
+        md.AppendLine("| start → first 200 on /api/health | working set then | runs ok |");
+        md.AppendLine("|---:|---:|---:|");
+        md.AppendLine(Inv, $"| {(times.Count > 0 ? Ms(times.Select(t => t / 1000).ToList()) : "n/a")} | {(ws.Count > 0 ? $"{Mb((long)Stats.Median(ws))} ({Mb((long)ws.Min())}–{Mb((long)ws.Max())})" : "n/a")} | {times.Count}/{runs} |").AppendLine();
+    }
+
+    // ---------------------------------------------------------------- analysis
+
+    private sealed class ScaleInputs
+    {
+        public double SweepSecondsPerDue { get; set; }
+        public double Sweep1k1Pct { get; set; }
+        public double Sweep10k1Pct { get; set; }
+        public string DrainOpsDetail { get; set; } = "";
+        public string SweepOpsDetail { get; set; } = "";
+        public Dictionary<(int Latency, int P), double> DrainRate { get; } = [];
+        public Dictionary<(int Latency, int P), double> DrainP50 { get; } = [];
+        public Dictionary<int, double> TokenRps { get; } = [];
+    }
+
+    private static void WriteAnalysis(StringBuilder md, ScaleInputs s)
+    {
+        md.AppendLine("## Scale-out arithmetic (computed from the figures above)").AppendLine();
+        var r150 = s.DrainRate.GetValueOrDefault((150, 32));
+        var r0 = s.DrainRate.GetValueOrDefault((0, 32));
+        md.AppendLine(Inv, $"- Sweep: {s.SweepSecondsPerDue * 1000:F2} ms per due entry (1,000 × 100%); 1% due of 1,000 took {s.Sweep1k1Pct * 1000:F0} ms and 1% of 10,000 took {s.Sweep10k1Pct * 1000:F0} ms: cost tracks the due count (10× the due rows ≈ {(s.Sweep1k1Pct > 0 ? s.Sweep10k1Pct / s.Sweep1k1Pct : 0):F1}× the time), not the total.");
+        md.AppendLine(Inv, $"- One instance (2 cores here, local host) renews {r0:F0}/s at 0 ms FreshBooks latency and {r150:F0}/s at 150 ms with 32 concurrent messages; at P = 1 and 150 ms it is {s.DrainRate.GetValueOrDefault((150, 1)):F1}/s (p50 {s.DrainP50.GetValueOrDefault((150, 1)):F0} ms per renewal ≈ 150 ms FreshBooks + table round trips).");
+        md.AppendLine("- Needed rate = connections / 12 h (each connection renews once per 12-hour token life; the sweep window spreads them):").AppendLine();
+        md.AppendLine("| connections | renewals/s needed | instances at measured 150 ms / P=32 rate | index entity ops/s on the `due` partition (4 per renewal measured: schedule, mark enqueued, remove, redundant remove) | partitions K at 2,000 ops/s |");
+        md.AppendLine("|---:|---:|---:|---:|---:|");
+        foreach (var n in new[] { 10_000, 100_000, 1_000_000, 10_000_000 })
+        {
+            var need = n / (12 * 3600.0);
+            var instances = r150 > 0 ? Math.Max(1, (int)Math.Ceiling(need / r150)) : 0;
+            var indexOps = need * 4;
+            var k = Math.Max(1, (int)Math.Ceiling(indexOps / 2000.0));
+            md.AppendLine(Inv, $"| {n:N0} | {need:F2} | {instances} | {indexOps:F1} | {k} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("Renewals are spread over the 12 h window only as well as the token expiries are (jitter 10 min); a burst of consents (e.g. a bulk migration) ");
+        md.AppendLine("makes due-count bursts, which the queue absorbs: Flex Consumption scales queue-triggered instances out on queue length, each running ");
+        md.AppendLine("`batchSize` + `newBatchThreshold` messages at once (host.json). The single `due` partition (~2,000 entity ops/s in Azure Table Storage) ");
+        md.AppendLine("caps renewals at ≈ 2,000 / 4 = 500/s (≈ 670/s once the redundant delete goes), i.e. ≈ 21 (29) million connections per 12 h; bursts hit it sooner (1,000,000 connections due within one hour ");
+        md.AppendLine("need 278 renewals/s ≈ 1,100 index ops/s). Past that, key the index by `hash(connectionId) mod K` partitions and sweep the K partitions in parallel.").AppendLine();
+    }
+
+    // ---------------------------------------------------------------- formatting
+
+    private static string Ms(List<double> seconds) => $"{Stats.Median(seconds) * 1000:F0} ms ({seconds.Min() * 1000:F0}–{seconds.Max() * 1000:F0})";
+
+    private static string Ms2(List<double> ms) => $"{Stats.Median(ms):F1} ms ({ms.Min():F1}–{ms.Max():F1})";
+
+    private static string Sec(List<double> seconds) => $"{Stats.Median(seconds):F2} s ({seconds.Min():F2}–{seconds.Max():F2})";
+
+    private static string Num(List<double> values, string format = "F0") =>
+        $"{Stats.Median(values).ToString(format, Inv)} ({values.Min().ToString(format, Inv)}–{values.Max().ToString(format, Inv)})";
+
+    private static string Kb(List<double> bytes) => $"{Stats.Median(bytes) / 1024:F0} KB";
+
+    internal static string Mb(long bytes) => $"{bytes / (1024.0 * 1024):F0} MB";
+}
+
+internal static class Stats
+{
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    public static double Percentile(double[] values, double p)
+    {
+        if (values.Length == 0)
+        {
+            return 0;
+        }
+
+        var sorted = values.OrderBy(v => v).ToArray();
+        var index = (int)Math.Ceiling(p * sorted.Length) - 1;
+        return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
+    }
+}
+
+/// <summary>Counts every table request of the app by method and table, and the entities GETs return.</summary>
+internal sealed class RequestCounter : HttpPipelinePolicy
+{
+    private ConcurrentDictionary<string, long> _requests = new();
+    private ConcurrentDictionary<string, long> _rows = new();
+
+    public void Reset()
+    {
+        _requests = new();
+        _rows = new();
+    }
+
+    public Counts Snapshot() => new(new Dictionary<string, long>(_requests), new Dictionary<string, long>(_rows));
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        ProcessNext(message, pipeline);
+        Count(message);
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        await ProcessNextAsync(message, pipeline);
+        Count(message);
+    }
+
+    private void Count(HttpMessage message)
+    {
+        var last = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1];
+        var table = last.Split('(')[0];
+        var method = message.Request.Method.Method;
+        if (method == "GET")
+        {
+            method = last.Contains("PartitionKey=", StringComparison.Ordinal) || last.Contains("PartitionKey%3D", StringComparison.Ordinal) ? "GET(point)" : "GET(query)";
+        }
+
+        _requests.AddOrUpdate($"{method} {table}", 1, (_, n) => n + 1);
+        if (message.Request.Method == RequestMethod.Get && message.Response.Status == 200)
+        {
+            using var body = JsonDocument.Parse(message.Response.Content.ToMemory());
+            var count = body.RootElement.TryGetProperty("value", out var value) ? value.GetArrayLength() : 1;
+            _rows.AddOrUpdate(table, count, (_, n) => n + count);
+        }
+    }
+}
+
+internal sealed record Counts(Dictionary<string, long> ByMethodTable, Dictionary<string, long> Rows)
+{
+    public long Requests => ByMethodTable.Values.Sum();
+
+    public long RowsRead(string table) => Rows.GetValueOrDefault(table);
+
+    public string Describe(double per = 1) => ByMethodTable.Count == 0
+        ? "none"
+        : string.Join(", ", ByMethodTable.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"`{kv.Key}` {(kv.Value / per).ToString(per == 1 ? "N0" : "F2", CultureInfo.InvariantCulture)}"));
+}
+
+internal enum DueMeans
+{
+    /// <summary>NextRenewalAt in the past: the sweep picks it.</summary>
+    Sweep,
+
+    /// <summary>Stored expiry 2 minutes ahead, NextRenewalAt later: the token API refreshes it inline.</summary>
+    InlineWindow,
+}
+
+internal sealed record SweepRun(double Seconds, SweepResult Result, Counts Counts);
+
+internal sealed record DrainRun(double Seconds, long Renewed, Counts Counts, long AllocatedBytes, double[] Latencies, long StillDue);
+
+/// <summary>Azurite, the emulator and one app instance (the local host, in process), sharing one clock.</summary>
+internal sealed class Stack : IAsyncDisposable
+{
+    private readonly string _encryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly string _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public AzuriteFixture Azurite { get; } = new();
+
+    public EmulatorClock Clock { get; } = new();
+
+    public FreshBooksEmulator Emulator { get; private set; } = null!;
+
+    public LocalFunctionsHost Host { get; private set; } = null!;
+
+    public RequestCounter Counter { get; } = new();
+
+    public HttpClient Api { get; private set; } = null!;
+
+    private TableServiceClient Tables => new(Azurite.ConnectionString);
+
+    public static async Task<Stack> StartAsync()
+    {
+        var stack = new Stack();
+        await stack.Azurite.StartAsync();
+        stack.Emulator = await FreshBooksEmulator.StartAsync(new EmulatorOptions { ClientId = "bench-client", ClientSecret = "bench-secret" }, stack.Clock);
+        var port = FreePort();
+        var options = new LocalHostOptions
+        {
+            Urls = $"http://127.0.0.1:{port}",
+            LoadLocalSettingsFile = false,
+            RunTimers = false,
+            RunQueues = false,
+            ConfigureServices = (s, configuration) =>
+            {
+                s.AddFreshBooksConnect(configuration);
+                s.RemoveAll<TimeProvider>();
+                s.AddSingleton<TimeProvider>(stack.Clock);
+                s.RemoveAll<StorageClients>();
+                s.AddSingleton(sp =>
+                {
+                    var tableOptions = new TableClientOptions();
+                    tableOptions.AddPolicy(stack.Counter, HttpPipelinePosition.PerCall);
+                    return new StorageClients(sp.GetRequiredService<IOptions<StorageOptions>>(), tableOptions);
+                });
+                s.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+            },
+        };
+        foreach (var (key, value) in stack.Settings(port))
+        {
+            options.Settings[key] = value;
+        }
+
+        stack.Host = await LocalFunctionsHost.StartAsync(options);
+        stack.Api = new HttpClient { BaseAddress = stack.Host.BaseUri };
+        stack.Api.DefaultRequestHeaders.Add("x-functions-key", stack.Host.FunctionKey);
+        return stack;
+    }
+
+    public Dictionary<string, string?> Settings(int port) => new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Storage"] = Azurite.ConnectionString,
+        ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+        ["FreshBooks:AuthUrl"] = Emulator.AuthorizeUri.AbsoluteUri,
+        ["FreshBooks:ApiUrl"] = Emulator.BaseUri.AbsoluteUri,
+        ["FreshBooks:ClientId"] = "bench-client",
+        ["FreshBooks:ClientSecret"] = "bench-secret",
+        ["FreshBooks:RedirectUri"] = $"http://127.0.0.1:{port}/api/callback",
+        ["FreshBooks:Scopes"] = "user:profile:read user:clients:read",
+        ["FreshBooks:Timeout"] = "00:00:10",
+        ["RenewalSchedule"] = "0 */5 * * * *",
+        ["TokenProtection:CurrentKeyId"] = "k1",
+        ["TokenProtection:Keys:k1"] = _encryptionKey,
+        ["Onboarding:SigningKey"] = _signingKey,
+        ["LocalHost:FunctionKey"] = "bench-function-key",
+        ["LocalHost:MasterKey"] = "bench-master-key",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    public T Service<T>() where T : notnull => Host.Services.GetRequiredService<T>();
+
+    /// <summary>Empties the product's tables (delete + recreate) and the renewal queue.</summary>
+    public async Task ResetAsync()
+    {
+        foreach (var name in new[] { StorageOptions.ConnectionsTableName, StorageOptions.ConsentStatesTableName, StorageOptions.RenewalIndexTableName })
+        {
+            var table = Tables.GetTableClient(name);
+            await table.DeleteAsync();
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await table.CreateIfNotExistsAsync();
+                    break;
+                }
+                catch (Azure.RequestFailedException) when (attempt < 50)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+
+        await new QueueClient(Azurite.ConnectionString, StorageOptions.RenewalQueueName).ClearMessagesAsync();
+        Emulator.ResetLog();
+        GC.Collect();
+    }
+
+    /// <summary>Seeds <paramref name="n"/> connections, the first <paramref name="due"/> with real grants.</summary>
+    public async Task SeedAsync(int n, int due, string idPrefix = "bench", DueMeans dueMeans = DueMeans.Sweep)
+    {
+        var store = Service<IConnectionStore>();
+        var index = Service<IRenewalIndex>();
+        var freshBooks = Service<IFreshBooksClient>();
+        var now = Clock.GetUtcNow();
+        var identity = new FreshBooksIdentity(
+            EmulatedUser.Default.Id, EmulatedUser.Default.IdentityUuid, EmulatedUser.Default.FirstName, EmulatedUser.Default.LastName, EmulatedUser.Default.Email,
+            [.. EmulatedUser.Default.Businesses.Select(b => new BusinessMembership(b.MembershipId, b.Role, b.BusinessId, b.BusinessUuid, b.Name, b.AccountId))]);
+        await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
+        {
+            var id = $"{idPrefix}-{i:D6}";
+            string access, refresh;
+            DateTimeOffset expires, next;
+            if (i < due)
+            {
+                var authorize = freshBooks.BuildAuthorizeUrl(Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
+                var redirect = await Emulator.ApproveAsync(authorize, cancellationToken: ct);
+                var code = System.Web.HttpUtility.ParseQueryString(redirect.Query)["code"]!;
+                var grant = await freshBooks.ExchangeCodeAsync(code, ct);
+                if (!grant.IsSuccess)
+                {
+                    throw new InvalidOperationException($"code exchange failed: {grant.Outcome} {grant.Error}");
+                }
+
+                (access, refresh) = (grant.Value!.AccessToken, grant.Value.RefreshToken);
+                if (dueMeans == DueMeans.Sweep)
+                {
+                    expires = grant.Value.AccessTokenExpiresAt;
+                    next = now - TimeSpan.FromMinutes(1) - TimeSpan.FromMilliseconds(i);
+                }
+                else
+                {
+                    expires = now + TimeSpan.FromMinutes(2);
+                    next = now + TimeSpan.FromHours(1);
+                }
+            }
+            else
+            {
+                (access, refresh) = ($"dummy-access-{id}", $"dummy-refresh-{id}");
+                next = now + TimeSpan.FromHours(2) + TimeSpan.FromSeconds(Random.Shared.Next(9 * 3600));
+                expires = next + TimeSpan.FromHours(1);
+            }
+
+            var connection = new Connection
+            {
+                Id = id,
+                TenantId = "bench",
+                Identity = identity,
+                Scopes = "user:profile:read user:clients:read",
+                AccessToken = access,
+                RefreshToken = refresh,
+                AccessTokenExpiresAt = expires,
+                CreatedAt = now,
+                UpdatedAt = now,
+                StatusChangedAt = now,
+                NextRenewalAt = next,
+            };
+            var write = await store.AddAsync(connection, ct);
+            if (!write.Written)
+            {
+                throw new InvalidOperationException($"seed {id}: {write.Outcome}");
+            }
+
+            await index.ScheduleAsync(id, next, ct);
+        });
+    }
+
+    public async Task<SweepRun> SweepAsync()
+    {
+        var sweep = Service<RenewalSweep>();
+        Counter.Reset();
+        var sw = Stopwatch.StartNew();
+        var result = await sweep.SweepAsync(CancellationToken.None);
+        var seconds = sw.Elapsed.TotalSeconds;
+        return new SweepRun(seconds, result, Counter.Snapshot());
+    }
+
+    /// <summary>Receives up to <paramref name="limit"/> queue messages (not timed), then runs RenewConnection for each with P workers.</summary>
+    public async Task<DrainRun> DrainAsync(int parallelism, int limit)
+    {
+        var queue = new QueueClient(Azurite.ConnectionString, StorageOptions.RenewalQueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var bodies = new List<string>();
+        while (bodies.Count < limit)
+        {
+            var messages = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(30))).Value;
+            if (messages.Length == 0)
+            {
+                break;
+            }
+
+            bodies.AddRange(messages.Select(m => m.Body.ToString()));
+        }
+
+        if (bodies.Count > limit)
+        {
+            bodies.RemoveRange(limit, bodies.Count - limit);
+        }
+
+        Counter.Reset();
+        var latencies = new double[bodies.Count];
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var sw = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, bodies.Count), new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (i, ct) =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            await Host.InvokeAsync("RenewConnection", bodies[i], ct);
+            latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        });
+        var seconds = sw.Elapsed.TotalSeconds;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        var counts = Counter.Snapshot();
+
+        // Verify: how many index entries are still due (0 when every message was handled and renewed).
+        var stillDue = 0L;
+        if (limit == int.MaxValue)
+        {
+            var upper = Clock.GetUtcNow().UtcTicks.ToString("D19", CultureInfo.InvariantCulture);
+            await foreach (var _ in Tables.GetTableClient(StorageOptions.RenewalIndexTableName).QueryAsync<TableEntity>($"PartitionKey eq 'due' and RowKey lt '{upper}'", select: ["RowKey"]))
+            {
+                stillDue++;
+            }
+        }
+
+        return new DrainRun(seconds, bodies.Count, counts, allocated, latencies, stillDue);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Api?.Dispose();
+        if (Host is not null)
+        {
+            await Host.DisposeAsync();
+        }
+
+        if (Emulator is not null)
+        {
+            await Emulator.DisposeAsync();
+        }
+
+        await Azurite.DisposeAsync();
+    }
+}
