@@ -11,8 +11,12 @@ public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex inde
         var result = await renewer.RenewAsync(message.ConnectionId, RenewalReason.Sweep, cancellationToken).ConfigureAwait(false);
 
         // The entry that produced this message is stale when the row no longer points at it (renewed meanwhile, dead, deleted).
-        var stale = result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent
-            || (result.Connection is { } connection && connection.NextRenewalAt != message.RenewAt);
+        // A renewal that ran here (renewed or failed) already moved the entry itself: deleting it again costs a round trip.
+        // An entry it did not move comes due again, and that renewal finds it stale.
+        var movedByThisRenewal = result.Outcome is RenewalOutcome.Renewed or RenewalOutcome.Failed;
+        var stale = !movedByThisRenewal
+            && (result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent
+                || (result.Connection is { } connection && connection.NextRenewalAt != message.RenewAt));
         if (stale)
         {
             await index.RemoveAsync(message.ConnectionId, message.RenewAt, cancellationToken).ConfigureAwait(false);
