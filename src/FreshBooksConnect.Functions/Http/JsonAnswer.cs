@@ -12,10 +12,6 @@ public sealed class JsonAnswer(int status, object body, string contentType = "ap
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public int StatusCode => status;
-
-    public object Body => body;
-
     public async Task ExecuteResultAsync(ActionContext context)
     {
         var response = context.HttpContext.Response;

@@ -26,10 +26,6 @@ public sealed class Page(int status, string title, string message, string? detai
     public static readonly string ContentSecurityPolicy =
         $"default-src 'none'; style-src 'sha256-{StyleHash}'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-    public int StatusCode => status;
-
-    public string Title => title;
-
     public async Task ExecuteResultAsync(ActionContext context)
     {
         var response = context.HttpContext.Response;

@@ -6,8 +6,6 @@ namespace FreshBooksConnect.Functions.Http;
 /// <summary>A 302 to <paramref name="location"/>, uncached.</summary>
 public sealed class Redirect(Uri location) : IActionResult
 {
-    public Uri Location => location;
-
     public Task ExecuteResultAsync(ActionContext context)
     {
         var response = context.HttpContext.Response;

@@ -45,6 +45,4 @@ public sealed record FreshBooksResult<T>(FreshBooksOutcome Outcome, T? Value, st
 
     public static FreshBooksResult<T> Failure(FreshBooksOutcome outcome, string? error, string? description = null, TimeSpan? retryAfter = null) =>
         new(outcome, default, error, description, retryAfter);
-
-    public FreshBooksResult<TOther> WithoutValue<TOther>() => new(Outcome, default, Error, ErrorDescription, RetryAfter);
 }
