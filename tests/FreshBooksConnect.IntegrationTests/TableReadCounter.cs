@@ -9,12 +9,16 @@ using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.IntegrationTests;
 
-/// <summary>Counts the entities each table returns to the app, from the storage responses themselves.</summary>
+/// <summary>Counts the app's table requests and the entities each table returns, from the storage traffic itself.</summary>
 public sealed class TableReadCounter : HttpPipelinePolicy
 {
     private readonly ConcurrentDictionary<string, int> _rows = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.OrdinalIgnoreCase);
 
     public int RowsRead(string table) => _rows.GetValueOrDefault(table);
+
+    /// <summary>Requests with <paramref name="method"/> to <paramref name="target"/>: a table name, or <c>$batch</c> for transactions.</summary>
+    public int Requests(string method, string target) => _requests.GetValueOrDefault($"{method} {target}");
 
     /// <summary>The app's storage clients with this counter in their pipeline.</summary>
     public StorageClients Clients(IServiceProvider services)
@@ -38,14 +42,15 @@ public sealed class TableReadCounter : HttpPipelinePolicy
 
     private void Count(HttpMessage message)
     {
+        // .../devstoreaccount1/{table}(), .../{table}(PartitionKey='..',RowKey='..') or .../$batch
+        var last = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1];
+        var table = last.Split('(')[0];
+        _requests.AddOrUpdate($"{message.Request.Method.Method} {table}", 1, (_, n) => n + 1);
         if (message.Request.Method != RequestMethod.Get || message.Response.Status != 200)
         {
             return;
         }
 
-        // .../devstoreaccount1/{table}() or .../{table}(PartitionKey='..',RowKey='..')
-        var last = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1];
-        var table = last.Split('(')[0];
         using var body = JsonDocument.Parse(message.Response.Content.ToMemory());
         var count = body.RootElement.TryGetProperty("value", out var value) ? value.GetArrayLength() : 1;
         _rows.AddOrUpdate(table, count, (_, n) => n + count);

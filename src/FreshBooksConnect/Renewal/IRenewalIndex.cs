@@ -18,6 +18,9 @@ public interface IRenewalIndex
     /// <summary>Entries due at or before <paramref name="now"/>, oldest first.</summary>
     IAsyncEnumerable<RenewalIndexEntry> ReadDueAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Marks an entry as handed to the queue; false if another sweep got there first.</summary>
-    Task<bool> MarkEnqueuedAsync(RenewalIndexEntry entry, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks entries as handed to the queue, each only if it is unchanged since it was read; returns the ones marked here
+    /// (the others were taken by another sweep or removed).
+    /// </summary>
+    Task<IReadOnlyList<RenewalIndexEntry>> MarkEnqueuedAsync(IReadOnlyList<RenewalIndexEntry> entries, DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -17,30 +17,37 @@ public sealed class RenewalSweep(
     IOptions<RenewalOptions> options,
     ILogger<RenewalSweep> logger)
 {
+    /// <summary>Entries marked in one index transaction (the most one entity-group transaction takes).</summary>
+    private const int MarkBatchSize = 100;
     private readonly RenewalOptions _options = options.Value;
 
     public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        int due = 0, enqueued = 0, skipped = 0;
-        await Parallel.ForEachAsync(
-            index.ReadDueAsync(now, cancellationToken),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.SweepParallelism, CancellationToken = cancellationToken },
-            async (entry, ct) =>
+        int due = 0, enqueued = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.SweepParallelism, CancellationToken = cancellationToken };
+        await foreach (var batch in index.ReadDueAsync(now, cancellationToken).Chunk(MarkBatchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            due += batch.Length;
+
+            // Recently handed out: its renewal is queued or running. It is offered again after RequeueAfter if still due.
+            var offered = batch.Where(entry => entry.EnqueuedAt is not { } handedOut || handedOut <= now - _options.RequeueAfter).ToList();
+            if (offered.Count == 0)
             {
-                Interlocked.Increment(ref due);
+                continue;
+            }
 
-                // Recently handed out: its renewal is queued or running. It is offered again after RequeueAfter if still due.
-                if (entry.EnqueuedAt > now - _options.RequeueAfter || !await index.MarkEnqueuedAsync(entry, now, ct).ConfigureAwait(false))
-                {
-                    Interlocked.Increment(ref skipped);
-                    return;
-                }
+            // Marked before enqueued, so two sweeps never both enqueue an entry; one that is marked but not enqueued (the sweep
+            // died in between) is offered again after RequeueAfter.
+            var marked = await index.MarkEnqueuedAsync(offered, now, cancellationToken).ConfigureAwait(false);
+            await Parallel.ForEachAsync(
+                marked,
+                parallel,
+                async (entry, ct) => await queue.EnqueueAsync(new RenewalMessage(entry.ConnectionId, entry.RenewAt), ct).ConfigureAwait(false)).ConfigureAwait(false);
+            enqueued += marked.Count;
+        }
 
-                await queue.EnqueueAsync(new RenewalMessage(entry.ConnectionId, entry.RenewAt), ct).ConfigureAwait(false);
-                Interlocked.Increment(ref enqueued);
-            }).ConfigureAwait(false);
-
+        var skipped = due - enqueued;
         var purged = await consentStates.PurgeExpiredAsync(now, cancellationToken).ConfigureAwait(false);
         Log.Swept(logger, due, enqueued, skipped, purged);
         return new SweepResult(due, enqueued, skipped, purged);

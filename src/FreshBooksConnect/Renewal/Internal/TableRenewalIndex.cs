@@ -12,6 +12,7 @@ namespace FreshBooksConnect.Renewal.Internal;
 internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
 {
     internal const string Partition = "due";
+    private const int MaxTransactionActions = 100;
     private TableClient Table => storage.RenewalIndex;
 
     public async Task ScheduleAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken)
@@ -47,19 +48,37 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
         }
     }
 
-    public async Task<bool> MarkEnqueuedAsync(RenewalIndexEntry entry, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RenewalIndexEntry>> MarkEnqueuedAsync(IReadOnlyList<RenewalIndexEntry> entries, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var entity = new TableEntity(Partition, Key(entry.RenewAt, entry.ConnectionId)) { ["EnqueuedAt"] = now };
-        try
+        // All entries share one partition, so up to 100 marks go in one entity-group transaction: one round trip, not 100.
+        var marked = new List<RenewalIndexEntry>(entries.Count);
+        foreach (var chunk in entries.Chunk(MaxTransactionActions))
         {
-            await Table.UpdateEntityAsync(entity, entry.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-            return true;
+            var pending = chunk.ToList();
+            while (pending.Count > 0)
+            {
+                try
+                {
+                    await Table.SubmitTransactionAsync(pending.Select(e => MarkAction(e, now)), cancellationToken).ConfigureAwait(false);
+                    marked.AddRange(pending);
+                    break;
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && ex.FailedTransactionActionIndex is { } failed && failed < pending.Count)
+                {
+                    // A transaction is all or nothing: the entry that changed since it was read (marked by another sweep, or
+                    // removed by its renewal) is not ours to hand out; the rest are submitted again without it.
+                    pending.RemoveAt(failed);
+                }
+            }
         }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return false;
-        }
+
+        return marked;
     }
+
+    private static TableTransactionAction MarkAction(RenewalIndexEntry entry, DateTimeOffset now) => new(
+        TableTransactionActionType.UpdateMerge,
+        new TableEntity(Partition, Key(entry.RenewAt, entry.ConnectionId)) { ["EnqueuedAt"] = now },
+        entry.ETag);
 
     internal static string Key(DateTimeOffset renewAt, string connectionId) => $"{Ticks(renewAt)}_{connectionId}";
 
