@@ -1,4 +1,5 @@
 using FreshBooksConnect.Connections;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FreshBooksConnect.IntegrationTests;
@@ -55,5 +56,33 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
 
         var final = (await storeA.GetAsync(id, default))!;
         Assert.True(2 + (3 * PerWriter) == final.FailedAttempts, $"lost updates with seed {seed}: {final.FailedAttempts}, {conflicts} conflicts");
+    }
+
+    [Fact]
+    public async Task Two_instances_taking_the_lease_from_one_read_one_wins_and_the_tokens_are_not_rewritten()
+    {
+        var (_, _, id) = await stack.App.ConnectAsync("lease");
+        var second = await stack.StartAppAsync(instanceOf: stack.App);
+        var storeA = stack.App.Services.GetRequiredService<IConnectionStore>();
+        var storeB = second.Services.GetRequiredService<IConnectionStore>();
+        var before = (await stack.RowsAsync(StorageOptions.ConnectionsTableName)).Single(r => r.PartitionKey == id);
+        var read = (await storeA.GetAsync(id, default))!;
+        var until = stack.Clock.GetUtcNow().AddMinutes(2);
+
+        var writes = await Task.WhenAll(
+            storeA.WriteLeaseAsync(read with { LeaseOwner = "instance-a", LeaseUntil = until }, default),
+            storeB.WriteLeaseAsync(read with { LeaseOwner = "instance-b", LeaseUntil = until }, default));
+
+        Assert.Single(writes, w => w.Written);
+        Assert.Single(writes, w => w.Outcome == StoreWriteOutcome.Conflict);
+        var winner = writes[0].Written ? "instance-a" : "instance-b";
+        var after = (await stack.RowsAsync(StorageOptions.ConnectionsTableName)).Single(r => r.PartitionKey == id);
+        Assert.Equal(winner, after.GetString("LeaseOwner"));
+        Assert.Equal(until, after.GetDateTimeOffset("LeaseUntil"));
+        Assert.Equal(writes.Single(w => w.Written).ETag, after.ETag);
+        foreach (var unchanged in before.Keys.Except(["odata.etag", "Timestamp", "LeaseOwner", "LeaseUntil"]))
+        {
+            Assert.Equal(before[unchanged], after[unchanged]);
+        }
     }
 }

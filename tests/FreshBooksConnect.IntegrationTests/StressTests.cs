@@ -243,6 +243,8 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
                 return inner.ReplaceAsync(connection, cancellationToken);
             }
 
+            public Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken) => inner.WriteLeaseAsync(connection, cancellationToken);
+
             public Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken) => inner.DeleteAsync(connection, cancellationToken);
         }
     }

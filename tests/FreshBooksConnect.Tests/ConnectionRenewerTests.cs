@@ -59,7 +59,7 @@ public sealed class ConnectionRenewerTests
         _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
             .ReturnsAsync(Due())
             .ReturnsAsync(Due() with { NextRenewalAt = Now.AddHours(11), AccessTokenExpiresAt = Now.AddHours(12), TokenGeneration = 2, ETag = new ETag("e2") });
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Conflict, default));
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Conflict, default));
 
         var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
 
@@ -74,15 +74,12 @@ public sealed class ConnectionRenewerTests
         var order = new List<string>();
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
         var saves = 0;
+        _store.Setup(s => s.WriteLeaseAsync(It.Is<Connection>(c => c.LeaseOwner == _lease.Owner), It.IsAny<CancellationToken>()))
+            .Callback(() => order.Add("lease"))
+            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
         _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
             .Returns<Connection, CancellationToken>((c, _) =>
             {
-                if (c.LeaseOwner is not null)
-                {
-                    order.Add("lease");
-                    return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-                }
-
                 order.Add("save");
                 return ++saves == 1
                     ? throw new RequestFailedException(503, "storage blip")
@@ -107,6 +104,7 @@ public sealed class ConnectionRenewerTests
     {
         Connection? saved = null;
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
         _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
             .Callback<Connection, CancellationToken>((c, _) => saved = c)
             .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("x")));
@@ -128,6 +126,9 @@ public sealed class ConnectionRenewerTests
     {
         Connection? saved = null;
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => saved ?? Due());
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
+            .Callback<Connection, CancellationToken>((c, _) => saved = c with { ETag = new ETag("leased") })
+            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
         _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
             .Callback<Connection, CancellationToken>((c, _) => saved = c with { ETag = new ETag("leased") })
             .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
@@ -160,12 +161,14 @@ public sealed class ConnectionRenewerTests
         var answer = new TaskCompletionSource<FreshBooksResult<TokenGrant>>();
         Connection current = Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) };
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => current);
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
-            .Returns<Connection, CancellationToken>((c, _) =>
-            {
-                current = c with { ETag = new ETag(Guid.NewGuid().ToString()) };
-                return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, current.ETag));
-            });
+        Task<StoreWrite> Write(Connection c)
+        {
+            current = c with { ETag = new ETag(Guid.NewGuid().ToString()) };
+            return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, current.ETag));
+        }
+
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).Returns<Connection, CancellationToken>((c, _) => Write(c));
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).Returns<Connection, CancellationToken>((c, _) => Write(c));
         _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).Returns(answer.Task);
 
         var renewals = Enumerable.Range(0, 10).Select(_ => _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default)).ToList();

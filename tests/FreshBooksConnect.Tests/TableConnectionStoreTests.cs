@@ -74,6 +74,43 @@ public sealed class TableConnectionStoreTests
     }
 
     [Fact]
+    public async Task A_lease_write_merges_only_the_lease_under_the_rows_etag()
+    {
+        TableEntity? written = null;
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), new ETag("\"v1\""), TableUpdateMode.Merge, It.IsAny<CancellationToken>()))
+            .Callback<TableEntity, ETag, TableUpdateMode, CancellationToken>((e, _, _, _) => written = e)
+            .ReturnsAsync(new FakeResponse(etag: "\"v2\""));
+
+        var result = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/1", LeaseUntil = Now.AddMinutes(2) }, default);
+
+        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("v2")), result);
+        Assert.Equal(["LeaseOwner", "LeaseUntil"], written!.Keys.Except(["PartitionKey", "RowKey", "odata.etag", "Timestamp"]).Order());
+        Assert.Equal("host/1", written.GetString("LeaseOwner"));
+        Assert.Equal(Now.AddMinutes(2), written.GetDateTimeOffset("LeaseUntil"));
+    }
+
+    [Theory]
+    [InlineData(412, StoreWriteOutcome.Conflict)]
+    [InlineData(404, StoreWriteOutcome.NotFound)]
+    public async Task A_lease_write_on_a_changed_or_missing_row_is_an_outcome(int status, StoreWriteOutcome expected)
+    {
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Merge, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(status, "no"));
+
+        var write = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/1", LeaseUntil = Now.AddMinutes(2) }, default);
+
+        Assert.Equal(expected, write.Outcome);
+    }
+
+    [Fact]
+    public async Task A_lease_write_without_an_owner_is_refused_before_storage_is_called()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")), default));
+
+        _table.VerifyNoOtherCalls();
+    }
+
+    [Fact]
     public async Task Delete_is_guarded_by_the_etag_and_a_conflict_is_an_outcome()
     {
         _table.Setup(t => t.DeleteEntityAsync("t-acme", TableConnectionStore.RowKey, new ETag("\"v1\""), It.IsAny<CancellationToken>()))

@@ -13,6 +13,12 @@ public interface IConnectionStore
     /// <summary>Replaces the row if it still has <see cref="Connection.ETag"/>.</summary>
     Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes only the lease of <paramref name="connection"/> (<see cref="Connection.LeaseOwner"/>, <see cref="Connection.LeaseUntil"/>)
+    /// if the row still has <see cref="Connection.ETag"/>: the rest of the row, tokens included, is left as it is.
+    /// </summary>
+    Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken);
+
     /// <summary>Deletes the row if it still has <see cref="Connection.ETag"/>.</summary>
     Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken);
 }

@@ -43,17 +43,20 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         }
     }
 
-    public async Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken)
+    public Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken) =>
+        UpdateAsync(ToEntity(connection), connection.ETag, TableUpdateMode.Replace, cancellationToken);
+
+    public Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken)
     {
-        try
+        // A merge cannot remove a property, so it only ever takes a lease; a renewal's full save clears it.
+        if (connection.LeaseOwner is null || connection.LeaseUntil is null)
         {
-            var response = await Table.UpdateEntityAsync(ToEntity(connection), connection.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+            throw new ArgumentException("A lease write needs an owner and an expiry.", nameof(connection));
         }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return new StoreWrite(ex.Status == 412 ? StoreWriteOutcome.Conflict : StoreWriteOutcome.NotFound, default);
-        }
+
+        // Two properties, not the whole row: the tokens are not re-encrypted and the body is a tenth of the size.
+        var lease = new TableEntity(connection.Id, RowKey) { ["LeaseOwner"] = connection.LeaseOwner, ["LeaseUntil"] = connection.LeaseUntil };
+        return UpdateAsync(lease, connection.ETag, TableUpdateMode.Merge, cancellationToken);
     }
 
     public async Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken)
@@ -65,9 +68,25 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
-            return new StoreWrite(ex.Status == 412 ? StoreWriteOutcome.Conflict : StoreWriteOutcome.NotFound, default);
+            return Refused(ex);
         }
     }
+
+    private async Task<StoreWrite> UpdateAsync(TableEntity entity, ETag ifMatch, TableUpdateMode mode, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Table.UpdateEntityAsync(entity, ifMatch, mode, cancellationToken).ConfigureAwait(false);
+            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return Refused(ex);
+        }
+    }
+
+    private static StoreWrite Refused(RequestFailedException ex) =>
+        new(ex.Status == 412 ? StoreWriteOutcome.Conflict : StoreWriteOutcome.NotFound, default);
 
     private TableEntity ToEntity(Connection c) => !c.TokensReadable
         ? throw new InvalidOperationException($"Connection '{c.Id}' has tokens that cannot be decrypted; writing it would destroy them.")

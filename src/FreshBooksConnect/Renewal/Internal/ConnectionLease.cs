@@ -18,7 +18,7 @@ internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time,
         }
 
         var leased = connection with { LeaseOwner = Owner, LeaseUntil = now + _options.LeaseDuration };
-        var write = await store.ReplaceAsync(leased, cancellationToken).ConfigureAwait(false);
+        var write = await store.WriteLeaseAsync(leased, cancellationToken).ConfigureAwait(false);
         return write.Outcome switch
         {
             StoreWriteOutcome.Written => new LeaseAttempt(LeaseOutcome.Acquired, leased with { ETag = write.ETag }),
