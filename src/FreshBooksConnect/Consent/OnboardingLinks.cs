@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Security;
 using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Consent;
@@ -45,6 +46,9 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 
     private const string TenantPrefix = "t-";
     private readonly OnboardingOptions _options = options.Value;
+
+    // Decoded once, not per link; the options validator has already refused a key that does not decode.
+    private readonly byte[] _signingKey = TryDecodeKey(options.Value.SigningKey, out var key) ? key : [];
 
     public static bool IsValidTenantId(string? tenantId) => tenantId is not null && TenantIdPattern().IsMatch(tenantId);
 
@@ -127,33 +131,11 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
             && uri.AbsolutePath.StartsWith(prefix.AbsolutePath, StringComparison.Ordinal));
     }
 
-    internal static bool TryDecodeKey(string? value, out byte[] key)
-    {
-        key = [];
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return false;
-        }
-
-        try
-        {
-            key = Convert.FromBase64String(value.Trim());
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-
-        return key.Length >= 32;
-    }
+    internal static bool TryDecodeKey(string? value, out byte[] key) => Base64Key.TryDecode(value, 32, int.MaxValue, out key);
 
     private string Sign(string payload) => Base64Url.EncodeToString(Mac(payload));
 
-    private byte[] Mac(string payload)
-    {
-        TryDecodeKey(_options.SigningKey, out var key);
-        return HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("onboarding-link.v1." + payload));
-    }
+    private byte[] Mac(string payload) => HMACSHA256.HashData(_signingKey, Encoding.ASCII.GetBytes("onboarding-link.v1." + payload));
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TenantIdPattern();

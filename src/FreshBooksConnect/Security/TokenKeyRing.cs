@@ -75,23 +75,7 @@ internal sealed class TokenKeyRing : ITokenProtector
         return true;
     }
 
-    internal static bool TryDecodeKey(string? value, out byte[] key)
-    {
-        key = [];
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return false;
-        }
-
-        var buffer = new byte[64];
-        if (!Convert.TryFromBase64String(value.Trim(), buffer, out var written) || written != 32)
-        {
-            return false;
-        }
-
-        key = buffer[..32];
-        return true;
-    }
+    internal static bool TryDecodeKey(string? value, out byte[] key) => Base64Key.TryDecode(value, 32, 32, out key);
 
     private static byte[] AssociatedData(string connectionId) => Encoding.UTF8.GetBytes("connection:" + connectionId);
 }
