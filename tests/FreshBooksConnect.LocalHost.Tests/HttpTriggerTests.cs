@@ -90,6 +90,8 @@ public sealed class HttpTriggerTests
         {
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.True(response.Headers.CacheControl?.NoStore);
+            Assert.Equal(["nosniff"], response.Headers.GetValues("X-Content-Type-Options"));
             var body = await response.Content.ReadAsStringAsync();
             var problem = JsonDocument.Parse(body).RootElement;
             Assert.Equal(401, problem.GetProperty("status").GetInt32());
@@ -192,6 +194,8 @@ public sealed class HttpTriggerTests
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.True(response.Headers.CacheControl?.NoStore);
+        Assert.Equal(["nosniff"], response.Headers.GetValues("X-Content-Type-Options"));
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(500, JsonDocument.Parse(body).RootElement.GetProperty("status").GetInt32());
         Assert.DoesNotContain(BoomFunction.SecretDetail, body, StringComparison.Ordinal);

@@ -218,11 +218,16 @@ internal static class HttpEndpoints
             (level == AuthorizationLevel.Function ? "A function key or the master key" : "The master key") +
             $" is required, in the {FunctionKeys.HeaderName} header or the {FunctionKeys.QueryName} query parameter.");
 
-    private static Task ProblemAsync(HttpContext http, int status, string title, string? detail) =>
-        Results.Problem(
+    private static Task ProblemAsync(HttpContext http, int status, string title, string? detail)
+    {
+        // The host's own answers get the same hygiene as the app's: never cached, never sniffed.
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        return Results.Problem(
             detail: detail,
             statusCode: status,
             title: title,
             extensions: new Dictionary<string, object?> { ["traceId"] = Activity.Current?.Id ?? http.TraceIdentifier })
-        .ExecuteAsync(http);
+            .ExecuteAsync(http);
+    }
 }
