@@ -28,9 +28,11 @@ namespace FreshBooksConnect.Benchmarks;
 /// <summary>
 /// Load benchmark: Azurite + the FreshBooks emulator + the function app in the local host, on loopback, in this process
 /// (cold start runs the local host as its own process). Writes a markdown body to the path given as first argument.
-/// Flags: --large (10,000 x 100% due and 100,000 x 1% sweeps, 10,000-connection token API), --quick (1 run each, smaller).
+/// Flags: --large (adds 10,000 x 100% due and 100,000 x 1% sweeps), --quick (1 run each, smaller), --micro (only section 5).
+/// Before/after mode (Program.Compare.cs): --compare-run &lt;out.json&gt; [--label &lt;text&gt;] [--quick] runs the renewal core set and
+/// writes its figures; --compare-report &lt;out.md&gt; [--command &lt;text&gt;] &lt;label&gt;=&lt;file.json&gt;... tabulates several of those.
 /// </summary>
-public static class Program
+public static partial class Program
 {
     private const string ClientId = "bench-client";
     private const string ClientSecret = "bench-secret";
@@ -38,9 +40,28 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        var report = Array.IndexOf(args, "--compare-report");
+        if (report >= 0)
+        {
+            return await CompareReportAsync(args[(report + 1)..]);
+        }
+
+        if (OptionValue(args, "--compare-run") is { } compareOutput)
+        {
+            return await CompareRunAsync(compareOutput, OptionValue(args, "--label") ?? "unlabelled", args.Contains("--quick"));
+        }
+
         var output = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "benchmarks-body.md";
         var large = args.Contains("--large");
         var quick = args.Contains("--quick");
+        if (args.Contains("--micro"))
+        {
+            var micro = new StringBuilder();
+            MicroBenchmarks(micro, quick);
+            await File.WriteAllTextAsync(output, micro.ToString());
+            return 0;
+        }
+
         var runs = quick ? 1 : 3;
         var total = Stopwatch.StartNew();
         var md = new StringBuilder();
@@ -50,9 +71,10 @@ public static class Program
 
         var scaleInputs = new ScaleInputs();
         await RenewalScenarios(stack, md, runs, large, quick, scaleInputs);
-        await TokenScenarios(stack, md, runs, large, quick, scaleInputs);
+        await TokenScenarios(stack, md, runs, quick, scaleInputs);
         await OnboardingScenario(stack, md, runs, quick);
         await ColdStartScenario(stack, md, runs);
+        MicroBenchmarks(md, quick);
         WriteAnalysis(md, scaleInputs);
 
         md.AppendLine(CultureInfo.InvariantCulture, $"_Benchmark wall time: {total.Elapsed.TotalMinutes:F1} min; bench process peak working set {Mb(Process.GetCurrentProcess().PeakWorkingSet64)}._");
@@ -94,33 +116,22 @@ public static class Program
             var sweep = new List<double>(); var drain = new List<double>(); var rate = new List<double>(); var opsPer = new List<double>(); var alloc = new List<double>(); var seedT = new List<double>();
             long rowsRead = 0, sweepOps = 0, enqueued = 0;
             string sweepOpsDetail = "", drainOpsDetail = "";
+            double indexWritesPerRenewal = 0;
             for (var run = 0; run < runs; run++)
             {
-                stack.Emulator.Faults.Latency = TimeSpan.Zero;
-                var seed = Stopwatch.StartNew();
-                await stack.ResetAsync();
-                await stack.SeedAsync(n, due);
-                seedT.Add(seed.Elapsed.TotalSeconds);
-
-                var s = await stack.SweepAsync();
+                var (seedSeconds, s, d) = await SweepAndDrainAsync(stack, n, due, $"run {run + 1}");
+                seedT.Add(seedSeconds);
                 sweep.Add(s.Seconds);
                 rowsRead = s.Counts.RowsRead("renewalindex");
                 sweepOps = s.Counts.Requests;
                 sweepOpsDetail = s.Counts.Describe();
                 enqueued = s.Result.Enqueued;
-
-                var d = await stack.DrainAsync(32, int.MaxValue);
                 drain.Add(d.Seconds);
                 rate.Add(d.Renewed / (s.Seconds + d.Seconds));
-                opsPer.Add((double)d.Counts.Requests / Math.Max(1, d.Renewed));
-                alloc.Add((double)d.AllocatedBytes / Math.Max(1, d.Renewed));
-                drainOpsDetail = d.Counts.Describe(Math.Max(1, d.Renewed));
-                if (d.Renewed != due || d.StillDue != 0)
-                {
-                    Console.WriteLine($"  WARNING: {d.Renewed} renewed of {due}, {d.StillDue} still due");
-                }
-
-                Console.WriteLine($"  sweep N={n} due={due} run {run + 1}: sweep {s.Seconds * 1000:F0} ms, drain {d.Seconds:F2} s, {d.Renewed} renewed, {s.Counts.Describe()}");
+                opsPer.Add(d.RequestsPerRenewal);
+                indexWritesPerRenewal = (double)d.Counts.ByMethodTable.Where(kv => kv.Key.EndsWith(" renewalindex", StringComparison.Ordinal)).Sum(kv => kv.Value) / Math.Max(1, d.Renewed);
+                alloc.Add(d.AllocatedPerRenewal);
+                drainOpsDetail = d.DescribePerRenewal();
             }
 
             md.AppendLine(Inv, $"| {n:N0} | {due:N0} ({dueShare:P0}) | {Ms(sweep)} | {rowsRead:N0} | {sweepOps:N0} | {enqueued:N0} | {Sec(drain)} | {Num(rate)} | {Num(opsPer, "F1")} | {Kb(alloc)} | {Sec(seedT)} |");
@@ -128,6 +139,7 @@ public static class Program
             {
                 scale.SweepSecondsPerDue = Stats.Median(sweep) / due;
                 scale.DrainOpsDetail = drainOpsDetail;
+                scale.DrainIndexWritesPerRenewal = indexWritesPerRenewal;
                 scale.SweepOpsDetail = sweepOpsDetail;
             }
 
@@ -160,22 +172,15 @@ public static class Program
                 long timed = 0;
                 for (var run = 0; run < runs; run++)
                 {
-                    stack.Emulator.Faults.Latency = TimeSpan.Zero;
-                    await stack.ResetAsync();
-                    await stack.SeedAsync(limit, limit);
-                    await stack.SweepAsync();
-                    stack.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(latency);
-                    var d = await stack.DrainAsync(p, limit);
+                    var d = await DrainOnlyAsync(stack, limit, latency, p, $"run {run + 1}");
                     timed = d.Renewed;
-                    rate.Add(d.Renewed / d.Seconds);
+                    rate.Add(d.Rate);
                     wall.Add(d.Seconds);
                     p50.Add(Stats.Percentile(d.Latencies, 0.50));
                     p99.Add(Stats.Percentile(d.Latencies, 0.99));
-                    ops.Add((double)d.Counts.Requests / Math.Max(1, d.Renewed));
-                    Console.WriteLine($"  drain latency={latency} P={p} run {run + 1}: {d.Renewed} in {d.Seconds:F2} s = {d.Renewed / d.Seconds:F1}/s");
+                    ops.Add(d.RequestsPerRenewal);
                 }
 
-                stack.Emulator.Faults.Latency = TimeSpan.Zero;
                 md.AppendLine(Inv, $"| {latency} ms | {p} | {timed:N0} | {Sec(wall)} | {Num(rate)} | {Stats.Median(p50):F1} / {Stats.Median(p99):F1} ms | {Num(ops, "F1")} | {Mb(Process.GetCurrentProcess().PeakWorkingSet64)} |");
                 scale.DrainRate[(latency, p)] = Stats.Median(rate);
                 scale.DrainP50[(latency, p)] = Stats.Median(p50);
@@ -185,11 +190,52 @@ public static class Program
         md.AppendLine();
     }
 
+    /// <summary>
+    /// One run of table 1a: empty tables, <paramref name="n"/> connections of which <paramref name="due"/> are due (emulator
+    /// 0 ms), the sweep, then the drain of every enqueued message at P = 32.
+    /// </summary>
+    private static async Task<(double SeedSeconds, SweepRun Sweep, DrainRun Drain)> SweepAndDrainAsync(Stack stack, int n, int due, string tag)
+    {
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        var seed = Stopwatch.StartNew();
+        await stack.ResetAsync();
+        await stack.SeedAsync(n, due);
+        var seedSeconds = seed.Elapsed.TotalSeconds;
+        var s = await stack.SweepAsync();
+        var d = await stack.DrainAsync(32, int.MaxValue);
+        if (d.Renewed != due || d.StillDue != 0)
+        {
+            Console.WriteLine($"  WARNING: {d.Renewed} renewed of {due}, {d.StillDue} still due");
+        }
+
+        Console.WriteLine($"  sweep N={n} due={due} {tag}: sweep {s.Seconds * 1000:F0} ms, drain {d.Seconds:F2} s, {d.Renewed} renewed, {s.Counts.Describe()}; slowest renewal {d.Latencies.DefaultIfEmpty().Max():F0} ms, slowest table request {d.Counts.Slowest}");
+        return (seedSeconds, s, d);
+    }
+
+    /// <summary>
+    /// One run of table 1b: empty tables, <paramref name="count"/> due connections seeded and swept at 0 ms (not timed),
+    /// then the drain of <paramref name="count"/> messages with P workers at the given FreshBooks latency.
+    /// </summary>
+    private static async Task<DrainRun> DrainOnlyAsync(Stack stack, int count, int latencyMs, int parallelism, string tag)
+    {
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        await stack.ResetAsync();
+        await stack.SeedAsync(count, count);
+        await stack.SweepAsync();
+        stack.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(latencyMs);
+        var d = await stack.DrainAsync(parallelism, count);
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        Console.WriteLine($"  drain latency={latencyMs} P={parallelism} {tag}: {d.Renewed} in {d.Seconds:F2} s = {d.Rate:F1}/s, slowest renewal {d.Latencies.DefaultIfEmpty().Max():F0} ms, slowest table request {d.Counts.Slowest}");
+        return d;
+    }
+
+    static partial void MicroBenchmarks(StringBuilder md, bool quick);
+
     // ---------------------------------------------------------------- 2. token API
 
-    private static async Task TokenScenarios(Stack stack, StringBuilder md, int runs, bool large, bool quick, ScaleInputs scale)
+    private static async Task TokenScenarios(Stack stack, StringBuilder md, int runs, bool quick, ScaleInputs scale)
     {
-        var n = large ? 10_000 : 1_000;
+        var n = quick ? 1_000 : 10_000;
         var duration = TimeSpan.FromSeconds(quick ? 2 : 5);
         md.AppendLine(Inv, $"## 2. Token API: `GET /api/connections/{{id}}/token` over {n:N0} connections").AppendLine();
         md.AppendLine(Inv, $"C concurrent `HttpClient` loops (in this process, sharing its 2 cores with the host, Azurite being a separate node process) pick a random connection and call the API for {duration.TotalSeconds:F0} s. ");
@@ -197,15 +243,8 @@ public static class Program
         md.AppendLine("| variant | C | requests/s | p50 | p95 | p99 | errors | inline refreshes | table requests / call |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 
-        stack.Emulator.Faults.Latency = TimeSpan.Zero;
-        await stack.ResetAsync();
-        await stack.SeedAsync(n, 0, idPrefix: "tok");
-        var baseIds = Enumerable.Range(0, n).Select(i => $"tok-{i:D6}").ToArray();
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { BaseAddress = stack.Host.BaseUri };
-        client.DefaultRequestHeaders.Add("x-functions-key", stack.Host.FunctionKey);
-
-        // warm-up
-        await LoadAsync(client, baseIds, 8, TimeSpan.FromSeconds(1));
+        using var client = TokenClient(stack);
+        var baseIds = await SeedTokenConnectionsAsync(stack, client, n);
         var seq = 0;
         foreach (var refresh in new[] { false, true })
         {
@@ -215,32 +254,16 @@ public static class Program
                 long errors = 0, refreshes = 0;
                 for (var run = 0; run < runs; run++)
                 {
-                    var ids = baseIds;
-                    if (refresh)
-                    {
-                        stack.Emulator.Faults.Latency = TimeSpan.Zero;
-                        var prefix = $"tokr{seq++}";
-                        var fresh = n / 10;
-                        await stack.SeedAsync(fresh, fresh, idPrefix: prefix, dueMeans: DueMeans.InlineWindow);
-                        ids = [.. baseIds.Take(n - fresh), .. Enumerable.Range(0, fresh).Select(i => $"{prefix}-{i:D6}")];
-                        stack.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(150);
-                    }
-
-                    var refreshesBefore = stack.Emulator.Calls.Count;
-                    stack.Counter.Reset();
-                    var r = await LoadAsync(client, ids, c, duration);
-                    var counts = stack.Counter.Snapshot();
-                    rps.Add(r.Count / r.Seconds);
-                    p50.Add(Stats.Percentile(r.Latencies, 0.50));
-                    p95.Add(Stats.Percentile(r.Latencies, 0.95));
-                    p99.Add(Stats.Percentile(r.Latencies, 0.99));
-                    opsPer.Add((double)counts.Requests / Math.Max(1, r.Count));
-                    errors += r.Errors;
-                    refreshes += stack.Emulator.Calls.Count - refreshesBefore;
-                    Console.WriteLine($"  token refresh={refresh} C={c} run {run + 1}: {r.Count / r.Seconds:F0} req/s, p99 {Stats.Percentile(r.Latencies, 0.99):F1} ms, errors {r.Errors}");
+                    var t = await TokenRunAsync(stack, client, baseIds, refresh ? $"tokr{seq++}" : null, c, duration, $"run {run + 1}");
+                    rps.Add(t.RequestsPerSecond);
+                    p50.Add(Stats.Percentile(t.Load.Latencies, 0.50));
+                    p95.Add(Stats.Percentile(t.Load.Latencies, 0.95));
+                    p99.Add(Stats.Percentile(t.Load.Latencies, 0.99));
+                    opsPer.Add(t.RequestsPerCall);
+                    errors += t.Load.Errors;
+                    refreshes += t.Refreshes;
                 }
 
-                stack.Emulator.Faults.Latency = TimeSpan.Zero;
                 md.AppendLine(Inv, $"| {(refresh ? "10% inline refresh" : "all current")} | {c} | {Num(rps)} | {Stats.Median(p50):F1} ms | {Stats.Median(p95):F1} ms | {Stats.Median(p99):F1} ms | {errors} | {(refresh ? $"{refreshes / runs:N0}/run" : "0")} | {Num(opsPer, "F2")} |");
                 if (!refresh)
                 {
@@ -251,6 +274,58 @@ public static class Program
 
         md.AppendLine();
         md.AppendLine("\"inline refreshes\" counts the emulator's logged calls during the run (token refresh calls; `users/me` is not called on refresh).").AppendLine();
+    }
+
+    /// <summary>The token API's caller: one pooled client with the function key.</summary>
+    private static HttpClient TokenClient(Stack stack)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { BaseAddress = stack.Host.BaseUri };
+        client.DefaultRequestHeaders.Add("x-functions-key", stack.Host.FunctionKey);
+        return client;
+    }
+
+    /// <summary>Empty tables, then <paramref name="n"/> current connections <c>tok-000000</c>…, then 1 s of warm-up calls at C = 8. Returns their ids.</summary>
+    private static async Task<string[]> SeedTokenConnectionsAsync(Stack stack, HttpClient client, int n)
+    {
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        await stack.ResetAsync();
+        await stack.SeedAsync(n, 0, idPrefix: "tok");
+        var ids = Enumerable.Range(0, n).Select(i => $"tok-{i:D6}").ToArray();
+        await LoadAsync(client, ids, 8, TimeSpan.FromSeconds(1));
+        return ids;
+    }
+
+    /// <summary>
+    /// One token API run: <paramref name="concurrency"/> loops for <paramref name="duration"/> over <paramref name="baseIds"/>.
+    /// With a <paramref name="refreshPrefix"/> ("10% inline refresh"), 10% of the ids are first replaced by fresh connections
+    /// with real grants in the inline window, named with that prefix, and the emulator answers in 150 ms during the run.
+    /// </summary>
+    private static async Task<TokenRun> TokenRunAsync(Stack stack, HttpClient client, string[] baseIds, string? refreshPrefix, int concurrency, TimeSpan duration, string tag)
+    {
+        var ids = baseIds;
+        if (refreshPrefix is not null)
+        {
+            stack.Emulator.Faults.Latency = TimeSpan.Zero;
+            var fresh = baseIds.Length / 10;
+            await stack.SeedAsync(fresh, fresh, idPrefix: refreshPrefix, dueMeans: DueMeans.InlineWindow);
+            ids = [.. baseIds.Take(baseIds.Length - fresh), .. Enumerable.Range(0, fresh).Select(i => $"{refreshPrefix}-{i:D6}")];
+            stack.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(150);
+        }
+
+        var refreshesBefore = stack.Emulator.Calls.Count;
+        stack.Counter.Reset();
+        var r = await LoadAsync(client, ids, concurrency, duration);
+        var run = new TokenRun(r, stack.Counter.Snapshot(), stack.Emulator.Calls.Count - refreshesBefore);
+        stack.Emulator.Faults.Latency = TimeSpan.Zero;
+        Console.WriteLine($"  token refresh={refreshPrefix is not null} C={concurrency} {tag}: {run.RequestsPerSecond:F0} req/s, p99 {Stats.Percentile(r.Latencies, 0.99):F1} ms, errors {r.Errors}");
+        return run;
+    }
+
+    private sealed record TokenRun(LoadResult Load, Counts Counts, long Refreshes)
+    {
+        public double RequestsPerSecond => Load.Count / Load.Seconds;
+
+        public double RequestsPerCall => (double)Counts.Requests / Math.Max(1, Load.Count);
     }
 
     private static async Task<LoadResult> LoadAsync(HttpClient client, string[] ids, int concurrency, TimeSpan duration)
@@ -440,6 +515,7 @@ public static class Program
         public double Sweep1k1Pct { get; set; }
         public double Sweep10k1Pct { get; set; }
         public string DrainOpsDetail { get; set; } = "";
+        public double DrainIndexWritesPerRenewal { get; set; }
         public string SweepOpsDetail { get; set; } = "";
         public Dictionary<(int Latency, int P), double> DrainRate { get; } = [];
         public Dictionary<(int Latency, int P), double> DrainP50 { get; } = [];
@@ -453,24 +529,26 @@ public static class Program
         var r0 = s.DrainRate.GetValueOrDefault((0, 32));
         md.AppendLine(Inv, $"- Sweep: {s.SweepSecondsPerDue * 1000:F2} ms per due entry (1,000 × 100%); 1% due of 1,000 took {s.Sweep1k1Pct * 1000:F0} ms and 1% of 10,000 took {s.Sweep10k1Pct * 1000:F0} ms: cost tracks the due count (10× the due rows ≈ {(s.Sweep1k1Pct > 0 ? s.Sweep10k1Pct / s.Sweep1k1Pct : 0):F1}× the time), not the total.");
         md.AppendLine(Inv, $"- One instance (2 cores here, local host) renews {r0:F0}/s at 0 ms FreshBooks latency and {r150:F0}/s at 150 ms with 32 concurrent messages; at P = 1 and 150 ms it is {s.DrainRate.GetValueOrDefault((150, 1)):F1}/s (p50 {s.DrainP50.GetValueOrDefault((150, 1)):F0} ms per renewal ≈ 150 ms FreshBooks + table round trips).");
+        // Azure's partition target counts entities, not requests: a transaction of 100 marks is 100 entity operations.
+        var indexOps = s.DrainIndexWritesPerRenewal + 1;
+        var cap = 2000 / indexOps;
         md.AppendLine("- Needed rate = connections / 12 h (each connection renews once per 12-hour token life; the sweep window spreads them):").AppendLine();
-        md.AppendLine("| connections | renewals/s needed | instances at measured 150 ms / P=32 rate | index entity ops/s on the `due` partition (4 per renewal measured: schedule, mark enqueued, remove, redundant remove) | partitions K at 2,000 ops/s |");
+        md.AppendLine(Inv, $"| connections | renewals/s needed | instances at measured 150 ms / P=32 rate | index entity ops/s on the `due` partition ({indexOps:F1} per renewal: {s.DrainIndexWritesPerRenewal:F1} measured in the drain + 1 mark by the sweep) | partitions K at 2,000 ops/s |");
         md.AppendLine("|---:|---:|---:|---:|---:|");
         foreach (var n in new[] { 10_000, 100_000, 1_000_000, 10_000_000 })
         {
             var need = n / (12 * 3600.0);
             var instances = r150 > 0 ? Math.Max(1, (int)Math.Ceiling(need / r150)) : 0;
-            var indexOps = need * 4;
-            var k = Math.Max(1, (int)Math.Ceiling(indexOps / 2000.0));
-            md.AppendLine(Inv, $"| {n:N0} | {need:F2} | {instances} | {indexOps:F1} | {k} |");
+            var k = Math.Max(1, (int)Math.Ceiling(need * indexOps / 2000.0));
+            md.AppendLine(Inv, $"| {n:N0} | {need:F2} | {instances} | {need * indexOps:F1} | {k} |");
         }
 
         md.AppendLine();
         md.AppendLine("Renewals are spread over the 12 h window only as well as the token expiries are (jitter 10 min); a burst of consents (e.g. a bulk migration) ");
         md.AppendLine("makes due-count bursts, which the queue absorbs: Flex Consumption scales queue-triggered instances out on queue length, each running ");
         md.AppendLine("`batchSize` + `newBatchThreshold` messages at once (host.json). The single `due` partition (~2,000 entity ops/s in Azure Table Storage) ");
-        md.AppendLine("caps renewals at ≈ 2,000 / 4 = 500/s (≈ 670/s once the redundant delete goes), i.e. ≈ 21 (29) million connections per 12 h; bursts hit it sooner (1,000,000 connections due within one hour ");
-        md.AppendLine("need 278 renewals/s ≈ 1,100 index ops/s). Past that, key the index by `hash(connectionId) mod K` partitions and sweep the K partitions in parallel.").AppendLine();
+        md.AppendLine(Inv, $"caps renewals at ≈ 2,000 / {indexOps:F1} = {cap:F0}/s, i.e. ≈ {cap * 12 * 3600 / 1e6:F0} million connections per 12 h; bursts hit it sooner (1,000,000 connections due within one hour ");
+        md.AppendLine(Inv, $"need 278 renewals/s ≈ {278 * indexOps:F0} index ops/s). Past that, key the index by `hash(connectionId) mod K` partitions and sweep the K partitions in parallel.").AppendLine();
     }
 
     // ---------------------------------------------------------------- formatting
@@ -515,34 +593,49 @@ internal static class Stats
     }
 }
 
-/// <summary>Counts every table request of the app by method and table, and the entities GETs return.</summary>
+/// <summary>Counts every table request of the app by method and table, and the entities GETs return; keeps the slowest (retries included).</summary>
 internal sealed class RequestCounter : HttpPipelinePolicy
 {
+    private readonly Lock _slowestLock = new();
     private ConcurrentDictionary<string, long> _requests = new();
     private ConcurrentDictionary<string, long> _rows = new();
+    private (string Key, double Ms) _slowest;
 
     public void Reset()
     {
         _requests = new();
         _rows = new();
+        lock (_slowestLock)
+        {
+            _slowest = default;
+        }
     }
 
-    public Counts Snapshot() => new(new Dictionary<string, long>(_requests), new Dictionary<string, long>(_rows));
+    public Counts Snapshot()
+    {
+        lock (_slowestLock)
+        {
+            return new(new Dictionary<string, long>(_requests), new Dictionary<string, long>(_rows), _slowest.Key is null ? "none" : $"`{_slowest.Key}` {_slowest.Ms:F0} ms");
+        }
+    }
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
+        var start = Stopwatch.GetTimestamp();
         ProcessNext(message, pipeline);
-        Count(message);
+        Count(message, start);
     }
 
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
+        var start = Stopwatch.GetTimestamp();
         await ProcessNextAsync(message, pipeline);
-        Count(message);
+        Count(message, start);
     }
 
-    private void Count(HttpMessage message)
+    private void Count(HttpMessage message, long start)
     {
+        var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         var last = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1];
         var table = last.Split('(')[0];
         var method = message.Request.Method.Method;
@@ -551,7 +644,16 @@ internal sealed class RequestCounter : HttpPipelinePolicy
             method = last.Contains("PartitionKey=", StringComparison.Ordinal) || last.Contains("PartitionKey%3D", StringComparison.Ordinal) ? "GET(point)" : "GET(query)";
         }
 
-        _requests.AddOrUpdate($"{method} {table}", 1, (_, n) => n + 1);
+        var key = $"{method} {table}";
+        _requests.AddOrUpdate(key, 1, (_, n) => n + 1);
+        lock (_slowestLock)
+        {
+            if (ms > _slowest.Ms)
+            {
+                _slowest = (key, ms);
+            }
+        }
+
         if (message.Request.Method == RequestMethod.Get && message.Response.Status == 200)
         {
             using var body = JsonDocument.Parse(message.Response.Content.ToMemory());
@@ -561,7 +663,7 @@ internal sealed class RequestCounter : HttpPipelinePolicy
     }
 }
 
-internal sealed record Counts(Dictionary<string, long> ByMethodTable, Dictionary<string, long> Rows)
+internal sealed record Counts(Dictionary<string, long> ByMethodTable, Dictionary<string, long> Rows, string Slowest)
 {
     public long Requests => ByMethodTable.Values.Sum();
 
@@ -583,7 +685,19 @@ internal enum DueMeans
 
 internal sealed record SweepRun(double Seconds, SweepResult Result, Counts Counts);
 
-internal sealed record DrainRun(double Seconds, long Renewed, Counts Counts, long AllocatedBytes, double[] Latencies, long StillDue);
+/// <summary>A timed drain; <paramref name="AllocatedBytes"/> and <paramref name="Cpu"/> are of this whole process (app, emulator, client; not Azurite).</summary>
+internal sealed record DrainRun(double Seconds, long Renewed, Counts Counts, long AllocatedBytes, TimeSpan Cpu, double[] Latencies, long StillDue)
+{
+    public double Rate => Renewed / Seconds;
+
+    public double RequestsPerRenewal => (double)Counts.Requests / Math.Max(1, Renewed);
+
+    public double AllocatedPerRenewal => (double)AllocatedBytes / Math.Max(1, Renewed);
+
+    public double CpuMsPerRenewal => Cpu.TotalMilliseconds / Math.Max(1, Renewed);
+
+    public string DescribePerRenewal() => Counts.Describe(Math.Max(1, Renewed));
+}
 
 /// <summary>Azurite, the emulator and one app instance (the local host, in process), sharing one clock.</summary>
 internal sealed class Stack : IAsyncDisposable
@@ -794,6 +908,7 @@ internal sealed class Stack : IAsyncDisposable
         Counter.Reset();
         var latencies = new double[bodies.Count];
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu = CpuTime();
         var sw = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, bodies.Count), new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (i, ct) =>
         {
@@ -802,6 +917,7 @@ internal sealed class Stack : IAsyncDisposable
             latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         });
         var seconds = sw.Elapsed.TotalSeconds;
+        cpu = CpuTime() - cpu;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var counts = Counter.Snapshot();
 
@@ -816,7 +932,13 @@ internal sealed class Stack : IAsyncDisposable
             }
         }
 
-        return new DrainRun(seconds, bodies.Count, counts, allocated, latencies, stillDue);
+        return new DrainRun(seconds, bodies.Count, counts, allocated, cpu, latencies, stillDue);
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     public static int FreePort()
