@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root="$(pwd)"
 project=bench/FreshBooksConnect.Benchmarks
+testing=tests/FreshBooksConnect.Testing
 dll=bin/Release/net10.0/FreshBooksConnect.Benchmarks.dll
 
 usage() {
@@ -113,7 +114,11 @@ if [ "$compare" = 1 ]; then
     mkdir -p "$wt/$project"
     tar -C "$project" --exclude=./bin --exclude=./obj -cf - . | tar -C "$wt/$project" -xf -
     { grep -rl --include='*.cs' '^using BenchmarkDotNet' "$wt/$project" || true; } | xargs -r rm --
-    # AzuriteFixture starts <repository root>/node_modules/.bin/azurite, the root being the worktree here.
+    # So does the harness that starts Azurite: every version is measured against the same emulator set-up.
+    rm -rf "${wt:?}/$testing"
+    mkdir -p "$wt/$testing"
+    tar -C "$testing" --exclude=./bin --exclude=./obj -cf - . | tar -C "$wt/$testing" -xf -
+    # AzuriteFixture starts <repository root>/node_modules/.bin/azurite-*, the root being the worktree here.
     ln -s "$root/node_modules" "$wt/node_modules"
     label="$ref ($sha)"
     # A ref given twice (e.g. A B A, to see the drift between passes) gets its own column.

@@ -8,7 +8,9 @@ namespace FreshBooksConnect.Testing;
 
 /// <summary>
 /// A real Azurite (blob, queue, table), started from the repository's <c>node_modules</c> on free ports, in memory,
-/// and killed with its whole process tree on dispose. Share one per test collection:
+/// and killed with its whole process tree on dispose. Each service runs as its own process: in one process, the queue
+/// service's once-a-minute clean-up of deleted messages blocks node's event loop, and with it every table request, for
+/// seconds (tens of seconds after a few thousand messages). Share one per test collection:
 /// <code>[CollectionDefinition("Azurite")] public sealed class AzuriteCollection : ICollectionFixture&lt;AzuriteFixture&gt;;</code>
 /// Needs <c>npm install</c> at the repository root once (Azurite is a devDependency of its package.json).
 /// </summary>
@@ -22,7 +24,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly StringBuilder _output = new();
-    private Process? _process;
+    private readonly List<Process> _processes = [];
     private string? _workingDirectory;
     private int _disposed;
 
@@ -34,7 +36,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
 
     /// <summary>The connection string of the running Azurite (valid after <see cref="StartAsync"/>).</summary>
     public string ConnectionString =>
-        _process is null
+        _processes.Count == 0
             ? throw new InvalidOperationException("Azurite is not started.")
             : $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
               $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{AccountName};" +
@@ -50,16 +52,16 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>Starts Azurite and waits until its three services accept connections.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_process is not null)
+        if (_processes.Count > 0)
         {
             return;
         }
 
         var root = RepositoryRoot.Find();
-        var azurite = Path.Combine(root, "node_modules", ".bin", OperatingSystem.IsWindows() ? "azurite.cmd" : "azurite");
-        if (!File.Exists(azurite))
+        var bin = Path.Combine(root, "node_modules", ".bin");
+        if (!File.Exists(Path.Combine(bin, "azurite")))
         {
-            throw new InvalidOperationException($"Azurite is not installed ({azurite} is missing): run `npm install` in {root}.");
+            throw new InvalidOperationException($"Azurite is not installed ({bin}/azurite is missing): run `npm install` in {root}.");
         }
 
         var ports = FreePorts(3);
@@ -68,38 +70,14 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         // In memory: Azurite 3.37 refuses --location together with --inMemoryPersistence, so it runs in a temporary
         // working directory instead, which catches anything it might still write (and is deleted on dispose).
         _workingDirectory = Directory.CreateTempSubdirectory("azurite-").FullName;
-        var start = new ProcessStartInfo(azurite)
-        {
-            WorkingDirectory = _workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-                 {
-                     "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
-                     "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-                     "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                 })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
-        _process.OutputDataReceived += (_, e) => Capture(e.Data);
-        _process.ErrorDataReceived += (_, e) => Capture(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
         try
         {
-            foreach (var port in ports)
+            foreach (var (service, port) in new[] { ("blob", BlobPort), ("queue", QueuePort), ("table", TablePort) })
             {
-                await WaitForPortAsync(port, timeout.Token).ConfigureAwait(false);
+                var process = StartService(bin, service, port);
+                await WaitForPortAsync(process, port, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
@@ -110,6 +88,34 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         }
     }
 
+    private Process StartService(string bin, string service, int port)
+    {
+        var executable = Path.Combine(bin, OperatingSystem.IsWindows() ? $"azurite-{service}.cmd" : $"azurite-{service}");
+        var start = new ProcessStartInfo(executable)
+        {
+            WorkingDirectory = _workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
+                     $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"azurite-{service} did not start.");
+        _processes.Add(process);
+        process.OutputDataReceived += (_, e) => Capture(service, e.Data);
+        process.ErrorDataReceived += (_, e) => Capture(service, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     /// <summary>Kills Azurite (and any child processes) and deletes its working directory.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -118,7 +124,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
             return;
         }
 
-        if (_process is { } process)
+        foreach (var process in _processes)
         {
             try
             {
@@ -154,7 +160,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
 
     Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 
-    private void Capture(string? line)
+    private void Capture(string service, string? line)
     {
         if (line is null)
         {
@@ -163,7 +169,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
 
         lock (_output)
         {
-            _output.AppendLine(line);
+            _output.Append(service).Append(": ").AppendLine(line);
         }
     }
 
@@ -175,13 +181,13 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         }
     }
 
-    private async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
+    private static async Task WaitForPortAsync(Process process, int port, CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (_process!.HasExited)
+            if (process.HasExited)
             {
-                throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}.");
+                throw new InvalidOperationException($"Azurite exited with code {process.ExitCode}.");
             }
 
             using var client = new TcpClient();
