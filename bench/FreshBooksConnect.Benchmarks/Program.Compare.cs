@@ -35,12 +35,12 @@ public static partial class Program
         Console.WriteLine($"[{label}] stack up in {total.Elapsed.TotalSeconds:F1}s, {runs} runs per scenario");
 
         // Untimed: JIT and connection pools of the renewal path, so run 1 is not the outlier of every min–max.
-        await SweepAndDrainAsync(stack, 100, 100, "warm-up");
+        await SweepAndDrainAsync(stack, 100, 100, "bench", reset: true, "warm-up");
 
         // a. sweep of 1,000 x 100% due, then the drain at P = 32 (emulator 0 ms)
         for (var run = 0; run < runs; run++)
         {
-            var (_, s, d) = await SweepAndDrainAsync(stack, CompareConnections, CompareConnections, $"a run {run + 1}");
+            var (_, s, d) = await SweepAndDrainAsync(stack, CompareConnections, CompareConnections, "bench", reset: true, $"a run {run + 1}");
             m.Add("a.sweep.wall", "a. sweep: wall", "ms", "N0", s.Seconds * 1000);
             m.Add("a.sweep.requests", "a. sweep: table requests", "", "N0", s.Counts.Requests);
             m.Add("a.drain.wall", "a. drain P = 32: wall", "s", "N2", d.Seconds);
@@ -68,7 +68,8 @@ public static partial class Program
 
         // c. token API, all current (control); d. token API with 10% inline refresh at emulator 150 ms
         using var client = TokenClient(stack);
-        var ids = await SeedTokenConnectionsAsync(stack, client, CompareConnections);
+        var ids = await SeedPopulationAsync(stack, CompareConnections);
+        await LoadAsync(client, ids, 8, TimeSpan.FromSeconds(1));
         foreach (var refresh in new[] { false, true })
         {
             for (var run = 0; run < runs; run++)
