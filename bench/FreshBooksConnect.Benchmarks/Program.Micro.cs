@@ -6,6 +6,7 @@ using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using FreshBooksConnect.Testing;
+using Perfolizer.Horology;
 
 namespace FreshBooksConnect.Benchmarks;
 
@@ -20,9 +21,9 @@ public static partial class Program
         md.AppendLine("## 5. One store call in isolation (BenchmarkDotNet)").AppendLine();
         md.AppendLine("`ConnectionStoreBenchmarks`: the app's `IConnectionStore` (from `AddFreshBooksConnect`) over an in-memory table service (an `HttpMessageHandler` that answers at once), ");
         md.AppendLine("so the figures are our code plus the Azure SDK per call: entity mapping, AES-GCM token encryption, JSON. In-process toolchain, ");
-        md.AppendLine(CultureInfo.InvariantCulture, $"{(quick ? "a dry job (one pass: smoke test only)" : "3 warm-up and 15 measured iterations")}; mean ± half the 99.9% confidence interval, allocated bytes per call.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"{(quick ? "a dry job (one pass: smoke test only)" : "3 warm-up and 15 measured iterations of ~250 ms each")}; mean ± half the 99.9% confidence interval, allocated bytes per call.").AppendLine();
 
-        var job = (quick ? Job.Dry : Job.Default.WithWarmupCount(3).WithIterationCount(15)).WithToolchain(InProcessEmitToolchain.Instance);
+        var job = (quick ? Job.Dry : Job.Default.WithWarmupCount(3).WithIterationCount(15).WithIterationTime(TimeInterval.FromMilliseconds(250))).WithToolchain(InProcessEmitToolchain.Instance);
         var config = ManualConfig.CreateEmpty()
             .AddJob(job)
             .AddLogger(ConsoleLogger.Default)
