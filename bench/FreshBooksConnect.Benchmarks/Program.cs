@@ -44,7 +44,7 @@ public static partial class Program
     /// <summary>Sweep populations from this size are seeded with index entries only for their connections that are not due.</summary>
     private const int IndexOnlyFrom = 100_000;
 
-    /// <summary>Connections in the inline window per such run: more than 10% of the calls any run here makes (~60 requests/s × 5 s).</summary>
+    /// <summary>Connections in the inline window per such run: more than 10% of the calls any run here makes (~100 requests/s × 4 s).</summary>
     private const int RefreshPool = 250;
 
     public static async Task<int> Main(string[] args)
@@ -214,14 +214,14 @@ public static partial class Program
     {
         // 1b. drain throughput vs parallelism and FreshBooks latency
         md.AppendLine("### 1b. Queue drain: renewals/s by worker parallelism and FreshBooks latency (all seeded connections due)").AppendLine();
-        md.AppendLine("Each run sweeps 500 due connections (at 150 ms: 100 × P, at most 500, to keep the default set short) and times the drain of all of them. The first run of a row seeds them into empty tables; each later one moves the clock 13 hours on, so the connections the run before renewed are due again.").AppendLine();
+        md.AppendLine("Each run sweeps 500 due connections (at 150 ms: 50 × P, at most 500, to keep the default set short) and times the drain of all of them. The first run of a row seeds them into empty tables; each later one moves the clock 13 hours on, so the connections the run before renewed are due again.").AppendLine();
         md.AppendLine("| FreshBooks latency | P | renewals timed | drain wall | renewals/s | p50 / p99 per renewal | table requests / renewal | peak working set |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var latency in new[] { 0, 150 })
         {
             foreach (var p in new[] { 1, 8, 32 })
             {
-                var limit = latency == 0 ? (quick ? 300 : 500) : Math.Min(quick ? 300 : 500, 100 * p);
+                var limit = latency == 0 ? (quick ? 300 : 500) : Math.Min(quick ? 300 : 500, 50 * p);
                 var rate = new List<double>(); var wall = new List<double>(); var p50 = new List<double>(); var p99 = new List<double>(); var ops = new List<double>();
                 long timed = 0;
                 for (var run = 0; run < runs; run++)
@@ -319,7 +319,7 @@ public static partial class Program
     /// <summary>Section 2 over <paramref name="population"/>, the connections section 1a left seeded.</summary>
     private static async Task TokenScenarios(Stack stack, StringBuilder md, int runs, bool quick, string[] population, ScaleInputs scale)
     {
-        var duration = TimeSpan.FromSeconds(quick ? 2 : 5);
+        var duration = TimeSpan.FromSeconds(quick ? 2 : 4);
         md.AppendLine(Inv, $"## 2. Token API: `GET /api/connections/{{id}}/token` over {population.Length:N0} connections").AppendLine();
         md.AppendLine(Inv, $"The connections are section 1a's {population.Length:N0}-connection population (tokens current). C concurrent `HttpClient` loops (in this process, sharing its 2 cores with the host, Azurite being a separate node process) pick a random connection and call the API for {duration.TotalSeconds:F0} s, after 1 s of untimed calls at the same C (so the app's connections to Azurite are open: see 2b). ");
         md.AppendLine(Inv, $"\"10% inline refresh\": each run first adds {RefreshPool} connections with real grants whose stored expiry is 2 minutes ahead (inside the 5-minute inline window); every call goes, with probability 10%, to the next of them not yet called, so one call in ten refreshes inline at FreshBooks (emulator latency 150 ms during the run) and the others read a current token. The {RefreshPool} rows are deleted after the run, so every run sees the same table.").AppendLine();
