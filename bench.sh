@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark (issue 7): builds Release, starts Azurite + the FreshBooks emulator + the function app (local host) on
 # loopback, runs the scenarios and writes a report with this machine's description.
-#   ./bench.sh            default set (about 12 minutes on 2 cores)                    -> docs/benchmarks.md
-#   ./bench.sh --large    adds 10,000 x 100% due and 100,000 x 1% sweeps                 -> docs/benchmarks-large.md
+#   ./bench.sh            default set (about 11 minutes on 2 cores)                    -> docs/benchmarks.md
+#   ./bench.sh --large    adds 10,000 x 100% due and 100,000 x 1% sweeps (~26 minutes)   -> docs/benchmarks-large.md
 #   ./bench.sh --quick    one run each, smaller sizes (smoke test)                     -> .run/benchmarks-quick.md
 #   ./bench.sh --micro    only section 5, the BenchmarkDotNet store-call benchmarks      -> .run/benchmarks-micro.md
 #   ./bench.sh --compare <ref> [<ref>...] [--quick]
