@@ -24,12 +24,20 @@ status=0
 dotnet test FreshBooksFunctions.sln --no-build --verbosity quiet -nologo \
   --logger "trx" --results-directory "$results" --blame-hang-timeout 5m || status=$?
 
-# One closing line over all test projects, from their result files.
+# Each failed test with its message (the quiet console above names it only), then one closing line over all test
+# projects, from their result files.
 python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 for path in glob.glob(sys.argv[1] + "/*.trx"):
-    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    root = ET.parse(path).getroot()
+    for result in root.findall(".//{*}UnitTestResult"):
+        if result.get("outcome") not in ("Passed", "NotExecuted"):
+            message = result.findtext(".//{*}ErrorInfo/{*}Message") or ""
+            stack = (result.findtext(".//{*}ErrorInfo/{*}StackTrace") or "").strip().splitlines()[:5]
+            print(f"\n-- {result.get('outcome').upper()}: {result.get('testName')}\n{message.strip()}")
+            print("\n".join(stack))
+    counters = root.find(".//{*}Counters")
     passed += int(counters.get("passed", 0))
     failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
     skipped += int(counters.get("total", 0)) - int(counters.get("executed", 0))
