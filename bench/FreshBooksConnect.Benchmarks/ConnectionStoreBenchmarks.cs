@@ -44,10 +44,14 @@ public class ConnectionStoreBenchmarks
         };
         var services = new ServiceCollection().AddLogging();
         services.AddFreshBooksConnect(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
-        services.RemoveAll<StorageClients>();
-        services.AddSingleton(sp => new StorageClients(
-            sp.GetRequiredService<IOptions<StorageOptions>>(),
-            new TableClientOptions { Transport = new HttpClientTransport(new HttpClient(_service)), Retry = { MaxRetries = 0 } }));
+        services.Configure<StorageOptions>(o => o.ConfigureClients += clientOptions =>
+        {
+            if (clientOptions is TableClientOptions)
+            {
+                clientOptions.Transport = new HttpClientTransport(new HttpClient(_service));
+                clientOptions.Retry.MaxRetries = 0;
+            }
+        });
         _services = services.BuildServiceProvider();
         _store = _services.GetRequiredService<IConnectionStore>();
 

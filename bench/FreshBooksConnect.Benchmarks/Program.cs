@@ -933,12 +933,12 @@ internal sealed class Stack : IAsyncDisposable
                 s.AddFreshBooksConnect(configuration);
                 s.RemoveAll<TimeProvider>();
                 s.AddSingleton<TimeProvider>(stack.Clock);
-                s.RemoveAll<StorageClients>();
-                s.AddSingleton(sp =>
+                s.Configure<StorageOptions>(o => o.ConfigureClients += clientOptions =>
                 {
-                    var tableOptions = new TableClientOptions();
-                    tableOptions.AddPolicy(stack.Counter, HttpPipelinePosition.PerCall);
-                    return new StorageClients(sp.GetRequiredService<IOptions<StorageOptions>>(), tableOptions);
+                    if (clientOptions is TableClientOptions)
+                    {
+                        clientOptions.AddPolicy(stack.Counter, HttpPipelinePosition.PerCall);
+                    }
                 });
                 s.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
             },

@@ -44,7 +44,12 @@ public sealed record ConnectionView(
         c.LastErrorAt,
         c.TokensReadable);
 
-    public static string StatusName(ConnectionStatus status) => status == ConnectionStatus.NeedsReconsent ? "needs-reconsent" : "active";
+    public static string StatusName(ConnectionStatus status) => status switch
+    {
+        ConnectionStatus.NeedsReconsent => "needs-reconsent",
+        ConnectionStatus.Removing => "removing",
+        _ => "active",
+    };
 }
 
 public sealed record IdentityView(long Id, string? IdentityUuid, string? FirstName, string? LastName, string? Email)
@@ -88,6 +93,11 @@ public static class TokenAnswers
                 ["reason"] = answer.Connection?.StatusReason,
                 ["since"] = answer.Connection?.StatusChangedAt,
             }),
+        TokenOutcome.Removing => JsonAnswer.Problem(
+            StatusCodes.Status409Conflict,
+            "Connection is being removed",
+            "A DELETE of this connection revoked its grant but did not finish. Send DELETE again to finish it; no token is served meanwhile.",
+            "connection-removing"),
         _ => JsonAnswer.Problem(
             StatusCodes.Status503ServiceUnavailable,
             "Token temporarily unavailable",
@@ -99,6 +109,14 @@ public static class TokenAnswers
 
 public static class ConnectionProblems
 {
+    /// <summary>Storage did not answer: nothing was changed by this request, and the same request can be sent again shortly.</summary>
+    public static JsonAnswer StorageUnavailable() => JsonAnswer.Problem(
+        StatusCodes.Status503ServiceUnavailable,
+        "Storage temporarily unavailable",
+        "The connection store did not answer. Try again after the Retry-After delay.",
+        "storage-unavailable",
+        TimeSpan.FromSeconds(5));
+
     public static JsonAnswer NotFound(string connectionId) => JsonAnswer.Problem(
         StatusCodes.Status404NotFound, "Connection not found", $"There is no connection '{connectionId}'.", "connection-not-found");
 

@@ -26,8 +26,8 @@ public sealed class DeleteConnectionFunction(ConnectionRemoval removal)
             RemovalOutcome.NotFound => ConnectionProblems.NotFound(id),
             _ => JsonAnswer.Problem(
                 StatusCodes.Status503ServiceUnavailable,
-                "Connection not removed",
-                "FreshBooks could not revoke the grant just now, or a renewal was running; nothing was deleted. Try again shortly.",
+                "Connection not removed yet",
+                "FreshBooks could not revoke the grant just now, a renewal was running, or storage did not answer. Send DELETE again shortly: a removal that stopped half-way is finished then, and serves no token meanwhile.",
                 "removal-unavailable",
                 TimeSpan.FromSeconds(30)),
         };

@@ -1,5 +1,6 @@
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Functions.Http;
+using FreshBooksConnect.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -20,7 +21,14 @@ public sealed class GetConnectionFunction(IConnectionStore connections)
             return ConnectionProblems.InvalidId();
         }
 
-        var connection = await connections.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        return connection is null ? ConnectionProblems.NotFound(id) : JsonAnswer.Ok(ConnectionView.From(connection));
+        try
+        {
+            var connection = await connections.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            return connection is null ? ConnectionProblems.NotFound(id) : JsonAnswer.Ok(ConnectionView.From(connection));
+        }
+        catch (StorageUnavailableException)
+        {
+            return ConnectionProblems.StorageUnavailable();
+        }
     }
 }

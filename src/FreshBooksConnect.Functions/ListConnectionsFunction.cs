@@ -4,6 +4,7 @@ using System.Text;
 using Azure;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Functions.Http;
+using FreshBooksConnect.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -55,6 +56,10 @@ public sealed class ListConnectionsFunction(IConnectionStore connections)
         catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status400BadRequest && storageToken is not null)
         {
             return InvalidPaging();
+        }
+        catch (StorageUnavailableException)
+        {
+            return ConnectionProblems.StorageUnavailable();
         }
 
         var next = page.ContinuationToken is null ? null : Base64Url.EncodeToString(Encoding.UTF8.GetBytes(page.ContinuationToken));

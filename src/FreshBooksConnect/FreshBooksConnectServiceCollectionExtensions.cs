@@ -51,6 +51,9 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<IRenewalQueue, StorageRenewalQueue>();
         services.TryAddSingleton<IConnectionLease, ConnectionLease>();
         services.TryAddSingleton<InFlightRenewals>();
+        services.TryAddSingleton<UnsavedRenewals>();
+        services.AddHostedService(sp => sp.GetRequiredService<UnsavedRenewals>());
+        services.TryAddSingleton<StorageRetries>();
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<OnboardingLinks>();

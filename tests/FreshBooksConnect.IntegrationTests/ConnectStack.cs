@@ -15,7 +15,7 @@ namespace FreshBooksConnect.IntegrationTests;
 /// The real parts: Azurite, the FreshBooks emulator and the function app served by the local host, all on free loopback
 /// ports, sharing one clock that tests move (timers stay real). One per test collection; apps are started per test as needed.
 /// </summary>
-public sealed class ConnectStack : IAsyncLifetime
+public class ConnectStack : IAsyncLifetime
 {
     public const string ClientId = "integration-client";
     public const string ClientSecret = "integration-secret";
@@ -23,7 +23,15 @@ public sealed class ConnectStack : IAsyncLifetime
 
     private readonly List<AppInstance> _apps = [];
 
-    public AzuriteFixture Azurite { get; } = new();
+    public ConnectStack()
+        : this(storageOnDisk: false)
+    {
+    }
+
+    /// <param name="storageOnDisk">Azurite keeps its data on disk, so a test can stop and restart it (a storage outage).</param>
+    protected ConnectStack(bool storageOnDisk) => Azurite = new AzuriteFixture(storageOnDisk);
+
+    public AzuriteFixture Azurite { get; }
 
     public FreshBooksEmulator Emulator { get; private set; } = null!;
 
@@ -90,6 +98,7 @@ public sealed class ConnectStack : IAsyncLifetime
         ["Renewal:RetryBaseDelay"] = "00:00:00.020",
         ["Renewal:SaveRetryDelay"] = "00:00:00.020",
         ["Renewal:LeaseWaitInterval"] = "00:00:00.050",
+        ["Storage:Retry:Delay"] = "00:00:00.010",
         ["LocalHost:FunctionKey"] = "integration-function-key",
         ["LocalHost:MasterKey"] = "integration-master-key",
     };

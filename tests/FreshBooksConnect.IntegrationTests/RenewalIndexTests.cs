@@ -22,7 +22,7 @@ public sealed class RenewalIndexTests(ConnectStack stack) : IAsyncLifetime
         await ScheduleAsync(250, now.AddMinutes(-30));
         await ScheduleAsync(20, now.AddHours(5), idPrefix: "t-later");
         var counter = new TableReadCounter();
-        var counted = await stack.StartAppAsync(services: s => s.AddSingleton(sp => counter.Clients(sp)), instanceOf: stack.App);
+        var counted = await stack.StartAppAsync(services: counter.AddTo, instanceOf: stack.App);
         var sweep = counted.Services.GetRequiredService<RenewalSweep>();
 
         var first = await sweep.SweepAsync(default);

@@ -89,7 +89,7 @@ public sealed class RenewalTests(ConnectStack stack) : IAsyncLifetime
 
         stack.Clock.Advance(TimeSpan.FromHours(11));
         var counter = new TableReadCounter();
-        var counted = await stack.StartAppAsync(services: s => s.AddSingleton(sp => counter.Clients(sp)), instanceOf: App);
+        var counted = await stack.StartAppAsync(services: counter.AddTo, instanceOf: App);
 
         var result = await counted.Services.GetRequiredService<RenewalSweep>().SweepAsync(default);
 

@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Azure;
 using FreshBooks.Emulator;
 using FreshBooksConnect.Connections;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Xunit.Abstractions;
@@ -79,11 +79,21 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var failingStore = new FailsOnceWhenSavingARenewal();
-        var faulty = await stack.StartAppAsync(services: s => failingStore.Decorate(s), instanceOf: stack.App);
+        var storageFaults = new StorageFaults();
+        var faulty = await stack.StartAppAsync(
+            services: s =>
+            {
+                failingStore.Decorate(s);
+                storageFaults.AddTo(s);
+            },
+            instanceOf: stack.App);
         var instances = new[] { stack.App, faulty };
         var ids = await ConnectAllAsync("fault");
 
         stack.Emulator.Faults.SetRandom(seed, serverErrorRate: 0.15, tooManyRequestsRate: 0.1, dropAfterRotationRate: 0.05, retryAfter: TimeSpan.FromMilliseconds(200));
+
+        // The faulty instance's storage also refuses connections, times out and loses answers after the write landed.
+        storageFaults.SetRandom(seed, refuseRate: 0.03, timeoutRate: 0.03, dropRate: 0.03);
         for (var cycle = 0; cycle < 4; cycle++)
         {
             stack.Clock.Advance(TimeSpan.FromHours(11.5));
@@ -100,7 +110,10 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
         }
 
         stack.Emulator.Faults.Clear();
+        storageFaults.ClearRandom();
         Assert.True(failingStore.Failed, "the injected storage failure never happened");
+        output.WriteLine($"storage: {storageFaults.RequestsFailed} requests refused or timed out, {storageFaults.AnswersDropped} answers dropped");
+        Assert.True(storageFaults.RequestsFailed > 0 && storageFaults.AnswersDropped > 0, "the injected transport failures never happened");
         var drops = stack.Emulator.Calls.Count(c => c.Fault == TokenFaultKind.DropAfterRotation);
         var dead = new List<string>();
         foreach (var id in ids)
@@ -210,7 +223,7 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
         }
     }
 
-    /// <summary>A store whose first save of a renewed pair fails with a storage error, as a storage blip would.</summary>
+    /// <summary>A store whose first save of a renewed pair fails as storage does when it is unavailable.</summary>
     private sealed class FailsOnceWhenSavingARenewal
     {
         private int _failed;
@@ -237,7 +250,7 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
                 // A renewed pair: the lease released and a new generation, written by a renewal (not a consent).
                 if (connection.LeaseOwner is null && connection.LastRenewedAt == connection.UpdatedAt && Interlocked.CompareExchange(ref fault._failed, 1, 0) == 0)
                 {
-                    throw new RequestFailedException(503, "Injected: the storage service is unavailable.");
+                    throw new StorageUnavailableException("Injected: the storage service is unavailable.") { Status = 503 };
                 }
 
                 return inner.ReplaceAsync(connection, cancellationToken);

@@ -5,7 +5,6 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using FreshBooksConnect.Storage;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.IntegrationTests;
 
@@ -20,13 +19,14 @@ public sealed class TableReadCounter : HttpPipelinePolicy
     /// <summary>Requests with <paramref name="method"/> to <paramref name="target"/>: a table name, or <c>$batch</c> for transactions.</summary>
     public int Requests(string method, string target) => _requests.GetValueOrDefault($"{method} {target}");
 
-    /// <summary>The app's storage clients with this counter in their pipeline.</summary>
-    public StorageClients Clients(IServiceProvider services)
+    /// <summary>Puts this counter in the pipeline of the table clients of the app whose services these are.</summary>
+    public void AddTo(IServiceCollection services) => services.Configure<StorageOptions>(o => o.ConfigureClients += options =>
     {
-        var options = new TableClientOptions();
-        options.AddPolicy(this, HttpPipelinePosition.PerCall);
-        return new StorageClients(services.GetRequiredService<IOptions<StorageOptions>>(), options);
-    }
+        if (options is TableClientOptions)
+        {
+            options.AddPolicy(this, HttpPipelinePosition.PerCall);
+        }
+    });
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {

@@ -7,14 +7,14 @@ using Xunit;
 namespace FreshBooksConnect.Testing;
 
 /// <summary>
-/// A real Azurite (blob, queue, table), started from the repository's <c>node_modules</c> on free ports, in memory,
-/// and killed with its whole process tree on dispose. Each service runs as its own process: in one process, the queue
+/// A real Azurite (blob, queue, table), started from the repository's <c>node_modules</c> on free ports, in memory (or on
+/// disk, for tests that stop and restart it as a storage outage), and killed with its whole process tree on dispose. Each service runs as its own process: in one process, the queue
 /// service's once-a-minute clean-up of deleted messages blocks node's event loop, and with it every table request, for
 /// seconds (tens of seconds after a few thousand messages). Share one per test collection:
 /// <code>[CollectionDefinition("Azurite")] public sealed class AzuriteCollection : ICollectionFixture&lt;AzuriteFixture&gt;;</code>
 /// Needs <c>npm install</c> at the repository root once (Azurite is a devDependency of its package.json).
 /// </summary>
-public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
+public sealed partial class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
 {
     public const string AccountName = "devstoreaccount1";
 
@@ -23,10 +23,24 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    private const int SigInt = 2;
     private readonly StringBuilder _output = new();
     private readonly List<Process> _processes = [];
+    private readonly Dictionary<string, TaskCompletionSource> _closed = [];
+    private readonly bool _onDisk;
     private string? _workingDirectory;
     private int _disposed;
+
+    public AzuriteFixture()
+        : this(onDisk: false)
+    {
+    }
+
+    /// <param name="onDisk">
+    /// Keep the data in files in its working directory instead of in memory, so <see cref="StopAsync"/> and
+    /// <see cref="RestartAsync"/> are an outage that loses nothing (Azurite writes its files when it is stopped with SIGINT).
+    /// </param>
+    public AzuriteFixture(bool onDisk) => _onDisk = onDisk;
 
     public int BlobPort { get; private set; }
 
@@ -36,7 +50,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
 
     /// <summary>The connection string of the running Azurite (valid after <see cref="StartAsync"/>).</summary>
     public string ConnectionString =>
-        _processes.Count == 0
+        TablePort == 0
             ? throw new InvalidOperationException("Azurite is not started.")
             : $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
               $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{AccountName};" +
@@ -57,6 +71,60 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
             return;
         }
 
+        var ports = FreePorts(3);
+        (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
+
+        // A temporary working directory catches anything Azurite writes (its files, when on disk) and is deleted on dispose.
+        // In memory, Azurite 3.37 refuses --location together with --inMemoryPersistence, hence the working directory.
+        _workingDirectory = Directory.CreateTempSubdirectory("azurite-").FullName;
+        await StartServicesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops all three services as an outage does: requests are refused until <see cref="RestartAsync"/>. Only on disk: in
+    /// memory the data would be gone.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (!_onDisk)
+        {
+            throw new InvalidOperationException("Only an on-disk Azurite can be stopped and restarted without losing its data.");
+        }
+
+        // SIGINT: Azurite closes its servers and writes its files (a kill would lose the last writes). It says so when done, but
+        // its process lingers after that, so it is killed then.
+        List<Task> closing;
+        lock (_output)
+        {
+            closing = [.. _closed.Values.Select(c => c.Task)];
+        }
+
+        foreach (var process in _processes.Where(p => !p.HasExited))
+        {
+            _ = Kill(process.Id, SigInt);
+        }
+
+        await Task.WhenAll(closing).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            process.Dispose();
+        }
+
+        _processes.Clear();
+    }
+
+    /// <summary>Starts the stopped services again on the same ports, with the data they had.</summary>
+    public Task RestartAsync(CancellationToken cancellationToken = default) =>
+        _processes.Count > 0 ? Task.CompletedTask : StartServicesAsync(cancellationToken);
+
+    private async Task StartServicesAsync(CancellationToken cancellationToken)
+    {
         var root = RepositoryRoot.Find();
         var bin = Path.Combine(root, "node_modules", ".bin");
         if (!File.Exists(Path.Combine(bin, "azurite")))
@@ -64,12 +132,6 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
             throw new InvalidOperationException($"Azurite is not installed ({bin}/azurite is missing): run `npm install` in {root}.");
         }
 
-        var ports = FreePorts(3);
-        (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
-
-        // In memory: Azurite 3.37 refuses --location together with --inMemoryPersistence, so it runs in a temporary
-        // working directory instead, which catches anything it might still write (and is deleted on dispose).
-        _workingDirectory = Directory.CreateTempSubdirectory("azurite-").FullName;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartTimeout);
         try
@@ -84,7 +146,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         {
             var output = Output();
             await DisposeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"Azurite did not come up on ports {string.Join(", ", ports)}. Its output:{Environment.NewLine}{output}", ex);
+            throw new InvalidOperationException($"Azurite did not come up on ports {BlobPort}, {QueuePort}, {TablePort}. Its output:{Environment.NewLine}{output}", ex);
         }
     }
 
@@ -98,13 +160,19 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[]
-                 {
-                     "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
+        string[] persistence = _onDisk ? ["--location", _workingDirectory!] : ["--inMemoryPersistence"];
+        foreach (var argument in persistence.Concat(
+                 [
+                     "--silent", "--skipApiVersionCheck", "--loose",
                      $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                 })
+                 ]))
         {
             start.ArgumentList.Add(argument);
+        }
+
+        lock (_output)
+        {
+            _closed[service] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"azurite-{service} did not start.");
@@ -170,6 +238,10 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         lock (_output)
         {
             _output.Append(service).Append(": ").AppendLine(line);
+            if (line.Contains("successfully closed", StringComparison.Ordinal) && _closed.TryGetValue(service, out var closed))
+            {
+                closed.TrySetResult();
+            }
         }
     }
 
@@ -202,6 +274,9 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
             }
         }
     }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
 
     /// <summary>Ports free right now (held open together so they differ, then released for Azurite).</summary>
     private static int[] FreePorts(int count)

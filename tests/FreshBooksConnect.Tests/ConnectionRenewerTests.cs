@@ -4,6 +4,7 @@ using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Renewal.Internal;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public sealed class ConnectionRenewerTests
     private readonly Mock<IRenewalIndex> _index = new();
     private readonly RenewalOptions _options = new() { RetryBaseDelay = TimeSpan.Zero, SaveRetryDelay = TimeSpan.Zero };
     private readonly ConnectionLease _lease;
+    private readonly UnsavedRenewals _unsaved = new(NullLogger<UnsavedRenewals>.Instance);
     private readonly ConnectionRenewer _renewer;
 
     public ConnectionRenewerTests()
@@ -28,7 +30,8 @@ public sealed class ConnectionRenewerTests
         var options = Options.Create(_options);
         _lease = new ConnectionLease(_store.Object, _time, options);
         var metrics = new RenewalMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        _renewer = new ConnectionRenewer(_store.Object, _lease, new InFlightRenewals(), _freshBooks.Object, _index.Object, new RenewalSchedule(options), metrics, _time, options, NullLogger<ConnectionRenewer>.Instance);
+        _renewer = new ConnectionRenewer(
+            _store.Object, _lease, new InFlightRenewals(), _unsaved, new StorageRetries(_time, options), _freshBooks.Object, _index.Object, new RenewalSchedule(options), metrics, _time, options, NullLogger<ConnectionRenewer>.Instance);
     }
 
     private static Connection Due(string? leaseOwner = null) => TableConnectionStoreTests.Sample(new ETag("e1")) with
@@ -82,7 +85,7 @@ public sealed class ConnectionRenewerTests
             {
                 order.Add("save");
                 return ++saves == 1
-                    ? throw new RequestFailedException(503, "storage blip")
+                    ? throw new StorageUnavailableException("storage blip")
                     : Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("saved")));
             });
         _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
@@ -177,5 +180,124 @@ public sealed class ConnectionRenewerTests
 
         Assert.All(results, r => Assert.Equal("access-2", r.Connection!.AccessToken));
         _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task A_pair_storage_will_not_take_is_served_from_memory_and_saved_when_storage_returns()
+    {
+        _options.SaveAttempts = 2;
+        _options.SaveRetryDelay = TimeSpan.FromSeconds(1);
+        var storageDown = true;
+        Connection? saved = null;
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) });
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
+            .Returns<Connection, CancellationToken>((c, _) =>
+            {
+                if (storageDown)
+                {
+                    throw new StorageUnavailableException("down");
+                }
+
+                saved = c;
+                return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("saved")));
+            });
+        _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
+
+        var result = await AdvanceUntilDoneAsync(_renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default));
+
+        Assert.Equal(RenewalOutcome.Renewed, result.Outcome);
+        Assert.Equal("access-2", result.Connection!.AccessToken);
+        Assert.Null(saved);
+
+        // Storage is still down: this process answers from the pair it keeps, without reading the row or refreshing again.
+        _store.Invocations.Clear();
+        var again = await _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default);
+        Assert.Equal(RenewalOutcome.Current, again.Outcome);
+        Assert.Equal("access-2", again.Connection!.AccessToken);
+        _store.Verify(s => s.GetAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+
+        storageDown = false;
+        for (var i = 0; i < 100 && saved is null; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(30));
+            await Task.Delay(10);
+        }
+
+        Assert.Equal("refresh-2", saved!.RefreshToken);
+        Assert.Null(saved.LeaseOwner);
+        _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task A_pair_is_given_up_only_after_the_save_timeout_and_then_is_never_served()
+    {
+        _options.SaveAttempts = 1;
+        _options.SaveRetryDelay = TimeSpan.FromSeconds(1);
+        _options.SaveTimeout = TimeSpan.FromMinutes(10);
+        _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) })
+            .ThrowsAsync(new StorageUnavailableException("down"));
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ThrowsAsync(new StorageUnavailableException("down"));
+        _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
+
+        var result = await AdvanceUntilDoneAsync(_renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default));
+        Assert.Equal("access-2", result.Connection!.AccessToken);
+        Assert.True(_unsaved.TryGet("t-acme", out _));
+
+        for (var i = 0; i < 100 && _unsaved.TryGet("t-acme", out _); i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(30));
+            await Task.Delay(10);
+        }
+
+        Assert.False(_unsaved.TryGet("t-acme", out _));
+        Assert.True(_time.GetUtcNow() >= Now + _options.SaveTimeout);
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default));
+    }
+
+    [Fact]
+    public async Task A_lease_that_ran_out_unreleased_is_neither_refreshed_nor_served_until_the_save_timeout_has_passed()
+    {
+        var abandoned = Due() with { AccessTokenExpiresAt = Now.AddMinutes(3), LeaseOwner = "crashed-or-cut-off", LeaseUntil = Now.AddMinutes(-1) };
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(abandoned);
+
+        var token = await _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default);
+        var sweep = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.Busy, token.Outcome);
+        Assert.Equal(RenewalOutcome.Busy, sweep.Outcome);
+        _freshBooks.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task A_renewal_overtaken_by_a_reconsent_of_the_same_generation_revokes_its_own_pair()
+    {
+        _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Due())
+            .ReturnsAsync(Due() with { AccessToken = "consent-access", RefreshToken = "consent-refresh", TokenGeneration = 2, ETag = new ETag("consented") });
+        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
+        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Conflict, default));
+        _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
+        _freshBooks.Setup(f => f.RevokeAsync("refresh-2", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<bool>.Success(true));
+
+        var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+
+        Assert.Equal(RenewalOutcome.Current, result.Outcome);
+        Assert.Equal("consent-access", result.Connection!.AccessToken);
+        _freshBooks.Verify(f => f.RevokeAsync("refresh-2", It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    /// <summary>Moves the fake clock on until <paramref name="task"/> ends (its retries wait on that clock).</summary>
+    private async Task<T> AdvanceUntilDoneAsync<T>(Task<T> task)
+    {
+        for (var i = 0; i < 200 && !task.IsCompleted; i++)
+        {
+            await Task.Delay(5);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        return await task;
     }
 }

@@ -22,7 +22,20 @@ public sealed class TableConnectionStoreTests
     {
         var storage = new StorageClients(Mock.Of<TableServiceClient>(), Mock.Of<QueueServiceClient>(), _table.Object, Mock.Of<TableClient>(), Mock.Of<TableClient>(), Mock.Of<QueueClient>());
         _store = new TableConnectionStore(storage, _protector);
+
+        // After a refused write the store reads the row back; by default it holds somebody else's write.
+        StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey)
+        {
+            ["RefreshToken"] = _protector.Protect("someone-elses-refresh", "t-acme"),
+            ["LeaseOwner"] = "host/2",
+            ["LeaseUntil"] = Now.AddMinutes(1),
+            ["IdentityId"] = 42L,
+        });
     }
+
+    private void StoredRow(TableEntity entity) =>
+        _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", TableConnectionStore.RowKey, null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Response.FromValue(entity, new FakeResponse(200)));
 
     internal static Connection Sample(ETag etag) => new()
     {
@@ -65,12 +78,65 @@ public sealed class TableConnectionStoreTests
     }
 
     [Fact]
-    public async Task Other_storage_errors_are_not_swallowed()
+    public async Task Storage_that_is_unavailable_is_not_swallowed_but_surfaces_as_storage_unavailable()
     {
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(503, "busy"));
 
+        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default));
+        Assert.Equal(503, refused.Status);
+    }
+
+    [Fact]
+    public async Task Storage_errors_that_are_not_outages_come_through_as_they_are()
+    {
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(403, "AuthorizationPermissionMismatch"));
+
         await Assert.ThrowsAsync<RequestFailedException>(() => _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default));
+    }
+
+    [Fact]
+    public async Task A_replace_whose_answer_was_lost_recognises_its_own_write_when_the_retry_meets_412()
+    {
+        TableEntity? written = null;
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), new ETag("\"v1\""), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .Callback<TableEntity, ETag, TableUpdateMode, CancellationToken>((e, _, _, _) =>
+            {
+                written = e;
+                StoredRow(new TableEntity(e) { ETag = new ETag("\"v2\"") });
+            })
+            .ThrowsAsync(new RequestFailedException(412, "the SDK's retry of a write that landed"));
+
+        var result = await _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default);
+
+        Assert.NotNull(written);
+        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("\"v2\"")), result);
+    }
+
+    [Fact]
+    public async Task An_insert_whose_answer_was_lost_recognises_its_own_row_when_the_retry_meets_409()
+    {
+        _table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
+            .Callback<TableEntity, CancellationToken>((e, _) => StoredRow(new TableEntity(e) { ETag = new ETag("\"v1\"") }))
+            .ThrowsAsync(new RequestFailedException(409, "the SDK's retry of an insert that landed"));
+
+        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("\"v1\"")), await _store.AddAsync(Sample(default), default));
+    }
+
+    [Fact]
+    public async Task A_lease_whose_answer_was_lost_recognises_itself_and_another_owners_lease_is_a_conflict()
+    {
+        var until = Now.AddMinutes(2);
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Merge, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(412, "changed"));
+        StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey) { ["LeaseOwner"] = "host/1", ["LeaseUntil"] = until, ETag = new ETag("\"v2\"") });
+
+        var ours = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/1", LeaseUntil = until }, default);
+        var theirs = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/3", LeaseUntil = until }, default);
+
+        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("\"v2\"")), ours);
+        Assert.Equal(StoreWriteOutcome.Conflict, theirs.Outcome);
     }
 
     [Fact]

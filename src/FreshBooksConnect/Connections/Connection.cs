@@ -10,6 +10,9 @@ public enum ConnectionStatus
 
     /// <summary>FreshBooks no longer honours the grant; only a new consent through Start revives the connection.</summary>
     NeedsReconsent,
+
+    /// <summary>A removal revokes the grant and deletes the row; nothing is served or renewed. A DELETE that stopped half-way leaves it here.</summary>
+    Removing,
 }
 
 /// <summary>
@@ -73,6 +76,14 @@ public sealed record Connection
     /// <summary>True when someone other than <paramref name="owner"/> holds an unexpired lease.</summary>
     public bool IsLeasedByOther(string owner, DateTimeOffset now) =>
         LeaseOwner is not null && LeaseOwner != owner && LeaseUntil > now;
+
+    /// <summary>
+    /// True when another owner's lease ran out without being released less than <paramref name="saveTimeout"/> ago: its holder
+    /// may have received a new pair (which killed the stored tokens) and still be trying to save it. Until then the stored pair
+    /// is neither refreshed (it may be spent) nor handed out (it may be dead).
+    /// </summary>
+    public bool IsRenewalInDoubt(string owner, DateTimeOffset now, TimeSpan saveTimeout) =>
+        LeaseOwner is not null && LeaseOwner != owner && LeaseUntil is { } until && until <= now && now < until + saveTimeout;
 }
 
 /// <summary>One page of connections and the token for the next page (null on the last page).</summary>

@@ -1,12 +1,13 @@
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Azure;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Renewal;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +24,7 @@ public sealed partial class ConsentService(
     IFreshBooksClient freshBooks,
     OnboardingLinks links,
     RenewalSchedule schedule,
+    StorageRetries retries,
     RenewalMetrics metrics,
     TimeProvider time,
     IOptions<OnboardingOptions> onboarding,
@@ -32,7 +34,7 @@ public sealed partial class ConsentService(
     private const string AnonymousPrefix = "fb-";
     private const int MaxCodeLength = 512;
     private const int MaxErrorLength = 200;
-    private const int SaveAttempts = 4;
+    private const int MaxRereads = 4;
     private readonly OnboardingOptions _onboarding = onboarding.Value;
 
     public async Task<StartResult> StartAsync(string? linkToken, CancellationToken cancellationToken)
@@ -41,7 +43,7 @@ public sealed partial class ConsentService(
         {
             return await BeginAsync(linkToken, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex)
+        catch (StorageUnavailableException ex)
         {
             Log.ConsentStorageUnavailable(logger, ex.Status);
             return new StartResult(StartOutcome.Unavailable);
@@ -54,8 +56,9 @@ public sealed partial class ConsentService(
         {
             return await FinishAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex)
+        catch (StorageUnavailableException ex)
         {
+            // Nothing was exchanged yet (failures after the exchange are handled where the grant is).
             Log.ConsentStorageUnavailable(logger, ex.Status);
             return new CallbackResult(CallbackOutcome.Unavailable);
         }
@@ -156,7 +159,9 @@ public sealed partial class ConsentService(
             return new CallbackResult(declined ? CallbackOutcome.Declined : CallbackOutcome.ConsentFailed, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName, Error: request.Error);
         }
 
-        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, cancellationToken).ConfigureAwait(false);
+        // From here on the browser's cancellation no longer applies (each FreshBooks call has its own time-out): once the code is
+        // exchanged, FreshBooks holds a live grant that must end up stored or revoked, whether or not the browser still waits.
+        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, CancellationToken.None).ConfigureAwait(false);
         if (!exchange.IsSuccess)
         {
             Log.CodeExchangeFailed(logger, exchange.Outcome, exchange.Error);
@@ -164,7 +169,7 @@ public sealed partial class ConsentService(
         }
 
         var grant = exchange.Value!;
-        var identity = await freshBooks.GetIdentityAsync(grant.AccessToken, cancellationToken).ConfigureAwait(false);
+        var identity = await freshBooks.GetIdentityAsync(grant.AccessToken, CancellationToken.None).ConfigureAwait(false);
         if (!identity.IsSuccess)
         {
             // Nobody will store this grant: give it back rather than leave a live token behind.
@@ -174,8 +179,32 @@ public sealed partial class ConsentService(
         }
 
         var connectionId = pending.TenantId is { } tenant ? OnboardingLinks.ConnectionIdFor(tenant) : AnonymousPrefix + identity.Value!.Id;
-        var connection = await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value!, grant).ConfigureAwait(false);
-        await states.TryUpdateAsync(consumed with { ConnectionId = connectionId, ETag = consumedETag }, CancellationToken.None).ConfigureAwait(false);
+        Connection connection;
+        var replaced = new StrongBox<Connection?>();
+        try
+        {
+            connection = await retries.WhileWaiting.ExecuteAsync(
+                async _ => await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value!, grant, replaced).ConfigureAwait(false),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // The grant can't be stored now, and a grant nobody stores must not stay live: revoking needs no storage.
+            await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
+            Log.ConnectionNotSaved(logger, connectionId, ex.Status);
+            return new CallbackResult(CallbackOutcome.Unavailable, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+        }
+
+        // The connection is stored: what follows is bookkeeping, and never turns a stored connection into an error page.
+        try
+        {
+            await states.TryUpdateAsync(consumed with { ConnectionId = connectionId, ETag = consumedETag }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.ConsentStateNotUpdated(logger, connectionId, ex.Status);
+        }
+
         metrics.RecordConnected();
         Log.Connected(logger, connectionId, identity.Value!.Businesses.Count);
         return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId);
@@ -183,15 +212,23 @@ public sealed partial class ConsentService(
 
     /// <summary>
     /// Creates the connection or, for a returning identity or tenant, replaces its grant under the row's ETag (re-reading on a
-    /// conflict). The tokens were just issued: they are saved whatever the caller's cancellation says.
+    /// conflict). Safe to run again after an attempt whose outcome storage never told: a row that already holds this grant is
+    /// this consent's own write, and the grant it replaced (<paramref name="replaced"/>, kept across runs) is the one revoked.
     /// </summary>
-    private async Task<Connection> StoreConnectionAsync(string connectionId, string? tenantId, FreshBooksIdentity identity, TokenGrant grant)
+    private async Task<Connection> StoreConnectionAsync(string connectionId, string? tenantId, FreshBooksIdentity identity, TokenGrant grant, StrongBox<Connection?> replaced)
     {
         var cancellationToken = CancellationToken.None;
         for (var attempt = 1; ; attempt++)
         {
             var now = time.GetUtcNow();
             var existing = await connections.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
+            if (existing is not null && existing.RefreshToken == grant.RefreshToken)
+            {
+                // An earlier attempt landed though its answer never came.
+                await AfterStoredAsync(connectionId, replaced.Value, existing.NextRenewalAt, grant).ConfigureAwait(false);
+                return existing;
+            }
+
             var connection = new Connection
             {
                 Id = connectionId,
@@ -212,33 +249,55 @@ public sealed partial class ConsentService(
             };
 
             await index.ScheduleAsync(connectionId, connection.NextRenewalAt!.Value, cancellationToken).ConfigureAwait(false);
+            replaced.Value = existing;
             var write = existing is null
                 ? await connections.AddAsync(connection, cancellationToken).ConfigureAwait(false)
                 : await connections.ReplaceAsync(connection, cancellationToken).ConfigureAwait(false);
             if (write.Written)
             {
-                if (existing?.NextRenewalAt is { } previous)
-                {
-                    await index.RemoveAsync(connectionId, previous, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (existing is not null && existing.Status == ConnectionStatus.Active)
-                {
-                    // The replaced grant is no longer used by anyone.
-                    await freshBooks.RevokeAsync(existing.RefreshToken, cancellationToken).ConfigureAwait(false);
-                }
-
+                await AfterStoredAsync(connectionId, existing, connection.NextRenewalAt, grant).ConfigureAwait(false);
                 return connection with { ETag = write.ETag };
             }
 
             // Our index entry for this attempt is stale now; the next attempt schedules its own.
-            await index.RemoveAsync(connectionId, connection.NextRenewalAt.Value, cancellationToken).ConfigureAwait(false);
-            if (attempt >= SaveAttempts)
+            await RemoveEntryAsync(connectionId, connection.NextRenewalAt.Value).ConfigureAwait(false);
+            if (attempt >= MaxRereads)
             {
-                throw new InvalidOperationException($"Connection '{connectionId}' kept changing while a new consent was saved.");
+                throw new StorageUnavailableException($"Connection '{connectionId}' kept changing while a new consent was saved.");
             }
 
             Log.ConnectionSaveConflict(logger, connectionId, attempt);
+        }
+    }
+
+    /// <summary>The replaced row's index entry goes, and its grant is revoked (no one uses it any more).</summary>
+    private async Task AfterStoredAsync(string connectionId, Connection? replaced, DateTimeOffset? next, TokenGrant grant)
+    {
+        if (replaced is null)
+        {
+            return;
+        }
+
+        if (replaced.NextRenewalAt is { } previous && previous != next)
+        {
+            await RemoveEntryAsync(connectionId, previous).ConfigureAwait(false);
+        }
+
+        if (replaced.Status == ConnectionStatus.Active && replaced.TokensReadable && replaced.RefreshToken != grant.RefreshToken)
+        {
+            await freshBooks.RevokeAsync(replaced.RefreshToken, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RemoveEntryAsync(string connectionId, DateTimeOffset renewAt)
+    {
+        try
+        {
+            await index.RemoveAsync(connectionId, renewAt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException)
+        {
+            // A reminder only: a stale entry is dropped when it comes due and its renewal finds nothing to do.
         }
     }
 

@@ -15,6 +15,9 @@ internal static partial class Log
     [LoggerMessage(4004, LogLevel.Warning, "Token for connection {ConnectionId} not available: storage answered {Status}")]
     public static partial void TokenStorageUnavailable(ILogger logger, string connectionId, int status);
 
-    [LoggerMessage(4003, LogLevel.Information, "Connection {ConnectionId} revoked and removed: {Outcome}")]
-    public static partial void ConnectionRemoved(ILogger logger, string connectionId, StoreWriteOutcome outcome);
+    [LoggerMessage(4003, LogLevel.Information, "Connection {ConnectionId} revoked and removed")]
+    public static partial void ConnectionRemoved(ILogger logger, string connectionId);
+
+    [LoggerMessage(4005, LogLevel.Warning, "Connection {ConnectionId} not removed now: storage is unavailable (status {Status}); a repeated DELETE finishes it")]
+    public static partial void RemovalStorageUnavailable(ILogger logger, string connectionId, int status);
 }

@@ -30,6 +30,12 @@ internal static partial class Log
     [LoggerMessage(3009, LogLevel.Error, "Consent could not be handled: storage answered {Status}")]
     public static partial void ConsentStorageUnavailable(ILogger logger, int status);
 
+    [LoggerMessage(3010, LogLevel.Error, "Connection {ConnectionId}: a new consent could not be saved (storage status {Status}); its grant was revoked and the customer asked to start again")]
+    public static partial void ConnectionNotSaved(ILogger logger, string connectionId, int status);
+
+    [LoggerMessage(3011, LogLevel.Warning, "Connection {ConnectionId} was saved, but its consent state could not be marked (storage status {Status}); a repeated callback shows the generic already-used page")]
+    public static partial void ConsentStateNotUpdated(ILogger logger, string connectionId, int status);
+
     [LoggerMessage(3008, LogLevel.Information, "Connection {ConnectionId} changed while a new consent was saved (try {Attempt}); retrying")]
     public static partial void ConnectionSaveConflict(ILogger logger, string connectionId, int attempt);
 }

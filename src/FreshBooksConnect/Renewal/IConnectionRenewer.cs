@@ -31,7 +31,7 @@ public enum RenewalOutcome
     /// <summary>Nothing to do: the stored token is current for this reason.</summary>
     Current,
 
-    /// <summary>Another instance holds the lease and is renewing it.</summary>
+    /// <summary>Another instance holds the lease and is renewing it, or may still be saving the pair it received: try again shortly.</summary>
     Busy,
 
     /// <summary>FreshBooks no longer honours the grant; the connection now waits for a new consent.</summary>
@@ -41,6 +41,9 @@ public enum RenewalOutcome
     Failed,
 
     NotFound,
+
+    /// <summary>A removal has revoked or is revoking the grant; nothing is served or renewed.</summary>
+    Removing,
 
     /// <summary>The stored tokens cannot be decrypted with the configured keys; nothing was done.</summary>
     Unreadable,

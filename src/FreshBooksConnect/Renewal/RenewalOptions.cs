@@ -1,4 +1,5 @@
 using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Renewal;
@@ -20,8 +21,11 @@ public sealed class RenewalOptions
     /// <summary>The token API refreshes inline when the token expires within this (default 5 minutes).</summary>
     public TimeSpan InlineRefreshBefore { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a renewal lease holds; must outlive the longest refresh with its retries and the save.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long a renewal lease holds (default 3 minutes); must outlive everything its holder does before FreshBooks answers:
+    /// the lease write, every refresh try with its time-out and the waits between them, and the storage reads in between.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>Calls to the token endpoint one renewal may make when FreshBooks answers 5xx/429 or cannot be reached.</summary>
     public int RefreshAttempts { get; set; } = 3;
@@ -38,11 +42,21 @@ public sealed class RenewalOptions
     /// <summary>...up to this (default 30 minutes): a failing connection is never hammered.</summary>
     public TimeSpan MaxFailureBackoff { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>Tries to save a received token pair before giving up (storage errors); a pair is never dropped lightly.</summary>
+    /// <summary>
+    /// Tries to save a renewal's outcome (a received pair above all) while the caller waits; after these, the caller is answered
+    /// from memory and the save goes on in the background until <see cref="SaveTimeout"/>.
+    /// </summary>
     public int SaveAttempts { get; set; } = 6;
 
-    /// <summary>First delay between save tries; doubles each time.</summary>
+    /// <summary>First delay between save tries; doubles each time, up to 30 seconds.</summary>
     public TimeSpan SaveRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long a renewal's outcome that storage did not take is kept in memory and tried again (default 10 minutes). It is also
+    /// how long other instances treat a lease that ran out unreleased as "its holder may still be saving a newer pair": they
+    /// neither refresh nor hand out the stored token meanwhile.
+    /// </summary>
+    public TimeSpan SaveTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>A sweep does not enqueue an entry again within this time of enqueuing it.</summary>
     public TimeSpan RequeueAfter { get; set; } = TimeSpan.FromMinutes(5);
@@ -56,7 +70,7 @@ public sealed class RenewalOptions
     public int SweepParallelism { get; set; } = 16;
 }
 
-internal sealed class RenewalOptionsValidator(IOptions<FreshBooksOptions> freshBooks) : IValidateOptions<RenewalOptions>
+internal sealed class RenewalOptionsValidator(IOptions<FreshBooksOptions> freshBooks, IOptions<StorageOptions> storage) : IValidateOptions<RenewalOptions>
 {
     public ValidateOptionsResult Validate(string? name, RenewalOptions o)
     {
@@ -82,13 +96,31 @@ internal sealed class RenewalOptionsValidator(IOptions<FreshBooksOptions> freshB
             failures.Add("Renewal__FailureBackoff must be positive and not above Renewal__MaxFailureBackoff.");
         }
 
-        // The lease must outlive every call a holder may make, or a second renewer could spend the same refresh token.
-        var longestHold = (freshBooks.Value.Timeout * o.RefreshAttempts) + (o.MaxInlineRetryAfter * (o.RefreshAttempts - 1)) + (o.SaveRetryDelay * Math.Pow(2, o.SaveAttempts));
+        if (o.SaveTimeout <= TimeSpan.Zero || o.SaveTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add("Renewal__SaveTimeout must be between 0 and 1 day.");
+        }
+
+        // The lease must outlive every call its holder makes before FreshBooks answers, or a second renewer could spend the same
+        // refresh token. Storage calls count with the storage client's own retries and time-outs.
+        var longestHold = LongestHold(o, freshBooks.Value, storage.Value.Retry);
         if (o.LeaseDuration <= longestHold)
         {
-            failures.Add($"Renewal__LeaseDuration ({o.LeaseDuration}) must be longer than the longest renewal it guards ({longestHold}: FreshBooks__Timeout x Renewal__RefreshAttempts, the inline Retry-After waits and the save retries).");
+            failures.Add(
+                $"Renewal__LeaseDuration ({o.LeaseDuration}) must be longer than the longest renewal it guards ({longestHold:c}): the lease write and the " +
+                "storage reads between refresh tries (each up to Storage__Retry__NetworkTimeout x (Storage__Retry__MaxRetries + 1) plus the retry delays), " +
+                "FreshBooks__Timeout x Renewal__RefreshAttempts, and the waits between tries (Renewal__MaxInlineRetryAfter, Renewal__RetryBaseDelay).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>The longest a lease holder can take before FreshBooks' last answer: what <see cref="RenewalOptions.LeaseDuration"/> must exceed.</summary>
+    internal static TimeSpan LongestHold(RenewalOptions o, FreshBooksOptions freshBooks, StorageRetryOptions storage)
+    {
+        var storageCall = storage.LongestCall;
+        var backoff = o.RetryBaseDelay * Math.Pow(2, Math.Max(0, o.RefreshAttempts - 2)) * 1.5;
+        var waitBetweenTries = (o.MaxInlineRetryAfter > backoff ? o.MaxInlineRetryAfter : backoff) + storageCall;
+        return storageCall + (freshBooks.Timeout * o.RefreshAttempts) + (waitBetweenTries * (o.RefreshAttempts - 1));
     }
 }

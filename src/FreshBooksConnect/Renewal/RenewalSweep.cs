@@ -1,5 +1,6 @@
 using FreshBooksConnect.Consent;
 using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -26,30 +27,61 @@ public sealed class RenewalSweep(
         var now = time.GetUtcNow();
         int due = 0, enqueued = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.SweepParallelism, CancellationToken = cancellationToken };
-        await foreach (var batch in index.ReadDueAsync(now, cancellationToken).Chunk(MarkBatchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+        try
         {
-            due += batch.Length;
-
-            // Recently handed out: its renewal is queued or running. It is offered again after RequeueAfter if still due.
-            var offered = batch.Where(entry => entry.EnqueuedAt is not { } handedOut || handedOut <= now - _options.RequeueAfter).ToList();
-            if (offered.Count == 0)
+            await foreach (var batch in index.ReadDueAsync(now, cancellationToken).Chunk(MarkBatchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                continue;
-            }
+                due += batch.Length;
 
-            // Marked before enqueued, so two sweeps never both enqueue an entry; one that is marked but not enqueued (the sweep
-            // died in between) is offered again after RequeueAfter.
-            var marked = await index.MarkEnqueuedAsync(offered, now, cancellationToken).ConfigureAwait(false);
-            await Parallel.ForEachAsync(
-                marked,
-                parallel,
-                async (entry, ct) => await queue.EnqueueAsync(new RenewalMessage(entry.ConnectionId, entry.RenewAt), ct).ConfigureAwait(false)).ConfigureAwait(false);
-            enqueued += marked.Count;
+                // Recently handed out: its renewal is queued or running. It is offered again after RequeueAfter if still due.
+                var offered = batch.Where(entry => entry.EnqueuedAt is not { } handedOut || handedOut <= now - _options.RequeueAfter).ToList();
+                if (offered.Count == 0)
+                {
+                    continue;
+                }
+
+                // Marked before enqueued, so two sweeps never both enqueue an entry; one that is marked but not enqueued (the sweep
+                // died in between, or the enqueue failed) is offered again after RequeueAfter.
+                var marked = await index.MarkEnqueuedAsync(offered, now, cancellationToken).ConfigureAwait(false);
+                await Parallel.ForEachAsync(
+                    marked,
+                    parallel,
+                    async (entry, ct) =>
+                    {
+                        try
+                        {
+                            await queue.EnqueueAsync(new RenewalMessage(entry.ConnectionId, entry.RenewAt), ct).ConfigureAwait(false);
+                            Interlocked.Increment(ref enqueued);
+                        }
+                        catch (StorageUnavailableException ex)
+                        {
+                            Log.EnqueueFailed(logger, entry.ConnectionId, ex.Status);
+                        }
+                    }).ConfigureAwait(false);
+            }
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.SweepInterrupted(logger, ex.Status, enqueued);
         }
 
         var skipped = due - enqueued;
-        var purged = await consentStates.PurgeExpiredAsync(now, cancellationToken).ConfigureAwait(false);
+        var purged = await PurgeExpiredConsentsAsync(now, cancellationToken).ConfigureAwait(false);
         Log.Swept(logger, due, enqueued, skipped, purged);
         return new SweepResult(due, enqueued, skipped, purged);
+    }
+
+    private async Task<int> PurgeExpiredConsentsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await consentStates.PurgeExpiredAsync(now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // Expired consent states are harmless where they are (they are refused by their expiry); a later sweep purges them.
+            Log.SweepInterrupted(logger, ex.Status, 0);
+            return 0;
+        }
     }
 }

@@ -1,4 +1,5 @@
 using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace FreshBooksConnect.Renewal;
@@ -8,6 +9,21 @@ public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex inde
 {
     public async Task<RenewalResult> ProcessAsync(RenewalMessage message, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await RenewAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // The message completes: its index entry stays marked and the sweep offers it again after RequeueAfter. Failing the
+            // message instead would only retry it at once and then park it in the poison queue.
+            Log.RenewalMessageDeferred(logger, message.ConnectionId, ex.Status);
+            return new RenewalResult(RenewalOutcome.Busy, null);
+        }
+    }
+
+    private async Task<RenewalResult> RenewAsync(RenewalMessage message, CancellationToken cancellationToken)
+    {
         var result = await renewer.RenewAsync(message.ConnectionId, RenewalReason.Sweep, cancellationToken).ConfigureAwait(false);
 
         // The entry that produced this message is stale when the row no longer points at it (renewed meanwhile, dead, deleted).
@@ -15,7 +31,7 @@ public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex inde
         // An entry it did not move comes due again, and that renewal finds it stale.
         var movedByThisRenewal = result.Outcome is RenewalOutcome.Renewed or RenewalOutcome.Failed;
         var stale = !movedByThisRenewal
-            && (result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent
+            && (result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent or RenewalOutcome.Removing
                 || (result.Connection is { } connection && connection.NextRenewalAt != message.RenewAt));
         if (stale)
         {

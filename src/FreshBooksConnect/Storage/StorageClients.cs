@@ -11,13 +11,19 @@ public sealed class StorageClients
 {
     private int _ensured;
 
-    public StorageClients(IOptions<StorageOptions> options, TableClientOptions? tableOptions = null)
+    public StorageClients(IOptions<StorageOptions> options)
     {
         var value = options.Value;
-        tableOptions ??= new TableClientOptions();
+        var tableOptions = new TableClientOptions();
 
         // The Functions queue extension reads and writes Base64 messages by default; ours must match.
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        foreach (ClientOptions clientOptions in (ReadOnlySpan<ClientOptions>)[tableOptions, queueOptions])
+        {
+            value.Retry.Apply(clientOptions.Retry);
+            value.ConfigureClients?.Invoke(clientOptions);
+        }
+
         if (!string.IsNullOrWhiteSpace(value.ConnectionString))
         {
             Tables = new TableServiceClient(value.ConnectionString, tableOptions);

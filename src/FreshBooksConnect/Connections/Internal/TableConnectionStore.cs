@@ -16,35 +16,43 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
 
     public async Task<Connection?> GetAsync(string connectionId, CancellationToken cancellationToken)
     {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(connectionId, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? FromEntity(response.Value!) : null;
+        var entity = await ReadAsync(connectionId, cancellationToken).ConfigureAwait(false);
+        return entity is null ? null : FromEntity(entity);
     }
 
-    public async Task<ConnectionPage> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken)
-    {
-        await foreach (var page in Table.QueryAsync<TableEntity>(maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
-        {
-            return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
-        }
+    public Task<ConnectionPage> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) =>
+        StorageFailures.GuardAsync(
+            async () =>
+            {
+                await foreach (var page in Table.QueryAsync<TableEntity>(maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
+                {
+                    return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
+                }
 
-        return new ConnectionPage([], null);
-    }
+                return new ConnectionPage([], null);
+            },
+            cancellationToken);
 
     public async Task<StoreWrite> AddAsync(Connection connection, CancellationToken cancellationToken)
     {
+        var entity = ToEntity(connection);
         try
         {
-            var response = await Table.AddEntityAsync(ToEntity(connection), cancellationToken).ConfigureAwait(false);
+            var response = await StorageFailures.GuardAsync(() => Table.AddEntityAsync(entity, cancellationToken), cancellationToken).ConfigureAwait(false);
             return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            return new StoreWrite(StoreWriteOutcome.Conflict, default);
+            // Either the id is taken, or this very insert landed and its answer was lost (the SDK's retry then meets the row).
+            return await OwnWriteOrAsync(entity, IsSameTokenWrite, StoreWriteOutcome.Conflict, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    public Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken) =>
-        UpdateAsync(ToEntity(connection), connection.ETag, TableUpdateMode.Replace, cancellationToken);
+    public async Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        var entity = ToEntity(connection);
+        return await UpdateAsync(entity, connection.ETag, TableUpdateMode.Replace, IsSameTokenWrite, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken)
     {
@@ -56,33 +64,62 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
 
         // Two properties, not the whole row: the tokens are not re-encrypted and the body is a tenth of the size.
         var lease = new TableEntity(connection.Id, RowKey) { ["LeaseOwner"] = connection.LeaseOwner, ["LeaseUntil"] = connection.LeaseUntil };
-        return UpdateAsync(lease, connection.ETag, TableUpdateMode.Merge, cancellationToken);
+        return UpdateAsync(lease, connection.ETag, TableUpdateMode.Merge, IsSameLease, cancellationToken);
     }
 
     public async Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken)
     {
         try
         {
-            await Table.DeleteEntityAsync(connection.Id, RowKey, connection.ETag, cancellationToken).ConfigureAwait(false);
+            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(connection.Id, RowKey, connection.ETag, cancellationToken), cancellationToken).ConfigureAwait(false);
             return new StoreWrite(StoreWriteOutcome.Written, default);
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            // A 404 may be this delete's own earlier try, whose answer was lost: the caller treats "gone" as gone.
+            return Refused(ex);
+        }
+    }
+
+    private async Task<StoreWrite> UpdateAsync(TableEntity entity, ETag ifMatch, TableUpdateMode mode, Func<TableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, ifMatch, mode, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            // The row changed: by someone else, or by this very write whose answer was lost before the SDK retried it.
+            return await OwnWriteOrAsync(entity, isOwnWrite, StoreWriteOutcome.Conflict, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
         {
             return Refused(ex);
         }
     }
 
-    private async Task<StoreWrite> UpdateAsync(TableEntity entity, ETag ifMatch, TableUpdateMode mode, CancellationToken cancellationToken)
+    /// <summary>Reads the row back after a refused write: if it holds exactly what was written, the write was ours and it landed.</summary>
+    private async Task<StoreWrite> OwnWriteOrAsync(TableEntity written, Func<TableEntity, TableEntity, bool> isOwnWrite, StoreWriteOutcome otherwise, CancellationToken cancellationToken)
     {
-        try
-        {
-            var response = await Table.UpdateEntityAsync(entity, ifMatch, mode, cancellationToken).ConfigureAwait(false);
-            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return Refused(ex);
-        }
+        var stored = await ReadAsync(written.PartitionKey, cancellationToken).ConfigureAwait(false);
+        return stored is not null && isOwnWrite(written, stored)
+            ? new StoreWrite(StoreWriteOutcome.Written, stored.ETag)
+            : new StoreWrite(stored is null ? StoreWriteOutcome.NotFound : otherwise, default);
+    }
+
+    // Every full write encrypts the tokens with a fresh random nonce: the same ciphertext can only be this write's.
+    private static bool IsSameTokenWrite(TableEntity written, TableEntity stored) =>
+        written.GetString("RefreshToken") is { Length: > 0 } refresh && refresh == stored.GetString("RefreshToken");
+
+    private static bool IsSameLease(TableEntity written, TableEntity stored) =>
+        written.GetString("LeaseOwner") == stored.GetString("LeaseOwner") && written.GetDateTimeOffset("LeaseUntil") is { } until
+        && stored.GetDateTimeOffset("LeaseUntil") is { } storedUntil && (until - storedUntil).Duration() < TimeSpan.FromMilliseconds(1);
+
+    private async Task<TableEntity?> ReadAsync(string connectionId, CancellationToken cancellationToken)
+    {
+        var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(connectionId, RowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
     }
 
     private static StoreWrite Refused(RequestFailedException ex) =>

@@ -9,18 +9,31 @@ internal sealed class TableConsentStateStore(StorageClients storage) : IConsentS
     private const string RowKey = "state";
     private TableClient Table => storage.ConsentStates;
 
-    public async Task AddAsync(ConsentState state, CancellationToken cancellationToken) =>
-        await Table.AddEntityAsync(ToEntity(state), cancellationToken).ConfigureAwait(false);
+    public async Task AddAsync(ConsentState state, CancellationToken cancellationToken)
+    {
+        var entity = ToEntity(state);
+        try
+        {
+            await StorageFailures.GuardAsync(() => Table.AddEntityAsync(entity, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // The state is 256 random bits: the row that is there is this add's own, whose answer was lost.
+            if (await ReadAsync(entity.PartitionKey, cancellationToken).ConfigureAwait(false) is not { } stored || !IsSameWrite(entity, stored))
+            {
+                throw;
+            }
+        }
+    }
 
     public async Task<ConsentState?> FindAsync(string stateHash, CancellationToken cancellationToken)
     {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(stateHash, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!response.HasValue)
+        var e = await ReadAsync(stateHash, cancellationToken).ConfigureAwait(false);
+        if (e is null)
         {
             return null;
         }
 
-        var e = response.Value!;
         return new ConsentState
         {
             StateHash = e.PartitionKey,
@@ -37,14 +50,18 @@ internal sealed class TableConsentStateStore(StorageClients storage) : IConsentS
 
     public async Task<ETag?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken)
     {
+        var entity = ToEntity(state);
         try
         {
-            var response = await Table.UpdateEntityAsync(ToEntity(state), state.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, state.ETag, TableUpdateMode.Replace, cancellationToken), cancellationToken).ConfigureAwait(false);
             return response.Headers.ETag;
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
-            return null;
+            // Taken by another callback, or by this very update whose answer was lost before the SDK retried it.
+            return ex.Status == 412 && await ReadAsync(state.StateHash, cancellationToken).ConfigureAwait(false) is { } stored && IsSameWrite(entity, stored)
+                ? stored.ETag
+                : null;
         }
     }
 
@@ -52,24 +69,39 @@ internal sealed class TableConsentStateStore(StorageClients storage) : IConsentS
     {
         var purged = 0;
         var filter = TableClient.CreateQueryFilter($"ExpiresAt lt {now}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            try
+        return await StorageFailures.GuardAsync(
+            async () =>
             {
-                await Table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
-                purged++;
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                // Purged by another sweep at the same time.
-            }
-        }
+                await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await Table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                        purged++;
+                    }
+                    catch (RequestFailedException ex) when (ex.Status == 404)
+                    {
+                        // Purged by another sweep at the same time.
+                    }
+                }
 
-        return purged;
+                return purged;
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
+    private static bool IsSameWrite(TableEntity written, TableEntity stored) => written.GetString("WriteId") == stored.GetString("WriteId");
+
+    private async Task<TableEntity?> ReadAsync(string stateHash, CancellationToken cancellationToken)
+    {
+        var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(stateHash, RowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>Each write carries a random id of its own, so a write can recognise itself when the SDK retried it.</summary>
     private static TableEntity ToEntity(ConsentState s) => new(s.StateHash, RowKey)
     {
+        ["WriteId"] = Guid.NewGuid().ToString("N"),
         ["BrowserBindingHash"] = s.BrowserBindingHash,
         ["TenantId"] = s.TenantId,
         ["ReturnUrl"] = s.ReturnUrl,

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using Azure;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +13,8 @@ internal sealed class ConnectionRenewer(
     IConnectionStore store,
     IConnectionLease lease,
     InFlightRenewals inFlight,
+    UnsavedRenewals unsaved,
+    StorageRetries retries,
     IFreshBooksClient freshBooks,
     IRenewalIndex index,
     RenewalSchedule schedule,
@@ -28,6 +30,12 @@ internal sealed class ConnectionRenewer(
     {
         for (var read = 0; read < MaxRereads; read++)
         {
+            // This process renewed it and storage has not taken the outcome yet: answer from that, not from the stored row.
+            if (unsaved.TryGet(connectionId, out var outcome))
+            {
+                return FromUnsaved(outcome, reason);
+            }
+
             var connection = await store.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
             if (connection is null)
             {
@@ -40,24 +48,30 @@ internal sealed class ConnectionRenewer(
                 return new RenewalResult(RenewalOutcome.Unreadable, connection);
             }
 
-            if (connection.Status == ConnectionStatus.NeedsReconsent)
+            switch (connection.Status)
             {
-                return new RenewalResult(RenewalOutcome.NeedsReconsent, connection);
+                case ConnectionStatus.NeedsReconsent:
+                    return new RenewalResult(RenewalOutcome.NeedsReconsent, connection);
+                case ConnectionStatus.Removing:
+                    return new RenewalResult(RenewalOutcome.Removing, connection);
             }
 
-            if (!IsNeeded(connection, reason))
+            var now = time.GetUtcNow();
+            if (connection.IsRenewalInDoubt(lease.Owner, now, _options.SaveTimeout))
             {
-                return new RenewalResult(RenewalOutcome.Current, connection);
+                Log.RenewalInDoubt(logger, connectionId, connection.LeaseUntil!.Value + _options.SaveTimeout);
+                return new RenewalResult(RenewalOutcome.Busy, connection);
             }
 
-            if (connection.IsLeasedByOther(lease.Owner, time.GetUtcNow()))
+            if (connection.IsLeasedByOther(lease.Owner, now))
             {
                 if (reason is RenewalReason.Scheduled)
                 {
                     return new RenewalResult(RenewalOutcome.Busy, connection);
                 }
 
-                // Someone needs a token: wait for the other instance's refresh rather than start a second one.
+                // A renewal is under way on another instance: the stored token may die with it any moment. Wait for its outcome
+                // rather than hand out that token or start a second refresh.
                 var released = await lease.WaitForReleaseAsync(connectionId, cancellationToken).ConfigureAwait(false);
                 if (released is not null && released.IsLeasedByOther(lease.Owner, time.GetUtcNow()))
                 {
@@ -65,6 +79,11 @@ internal sealed class ConnectionRenewer(
                 }
 
                 continue;
+            }
+
+            if (!IsNeeded(connection, reason))
+            {
+                return new RenewalResult(RenewalOutcome.Current, connection);
             }
 
             // One refresh per connection per process: later callers share it. It runs without the callers' cancellation,
@@ -80,6 +99,11 @@ internal sealed class ConnectionRenewer(
 
         return new RenewalResult(RenewalOutcome.Busy, null, _options.LeaseWaitInterval);
     }
+
+    private RenewalResult FromUnsaved(Connection outcome, RenewalReason reason) =>
+        outcome.Status == ConnectionStatus.NeedsReconsent ? new RenewalResult(RenewalOutcome.NeedsReconsent, outcome)
+        : IsNeeded(outcome, reason) ? new RenewalResult(RenewalOutcome.Busy, outcome)
+        : new RenewalResult(RenewalOutcome.Current, outcome);
 
     private bool IsNeeded(Connection connection, RenewalReason reason)
     {
@@ -120,7 +144,19 @@ internal sealed class ConnectionRenewer(
             }
 
             await Task.Delay(schedule.InlineRetryDelay(attempt, answer.RetryAfter), time).ConfigureAwait(false);
-            if (!await lease.IsStillHeldAsync(leased, CancellationToken.None).ConfigureAwait(false))
+            bool held;
+            try
+            {
+                held = await lease.IsStillHeldAsync(leased, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StorageUnavailableException)
+            {
+                // Without storage the lease can't be checked: stop trying now and record the failure, which releases the lease
+                // once storage answers again.
+                break;
+            }
+
+            if (!held)
             {
                 // Our lease is gone (it ran out, or the row was replaced): whoever holds it now decides. The refresh token was
                 // not spent, since FreshBooks did not answer with a pair.
@@ -131,21 +167,21 @@ internal sealed class ConnectionRenewer(
 
         if (answer.IsSuccess)
         {
-            return await SaveRenewedAsync(leased, answer.Value!).ConfigureAwait(false);
+            return await SaveAsync(leased, Renewed(leased, answer.Value!), OutcomeKind.Renewed, answer).ConfigureAwait(false);
         }
 
         if (answer.Outcome == FreshBooksOutcome.InvalidGrant)
         {
-            return await MarkNeedsReconsentAsync(leased, answer).ConfigureAwait(false);
+            return await SaveAsync(leased, NeedsReconsent(leased, answer), OutcomeKind.NeedsReconsent, answer).ConfigureAwait(false);
         }
 
-        return await RecordFailureAsync(leased, answer).ConfigureAwait(false);
+        return await SaveAsync(leased, Failed(leased, answer), OutcomeKind.Failed, answer).ConfigureAwait(false);
     }
 
-    private async Task<RenewalResult> SaveRenewedAsync(Connection leased, TokenGrant grant)
+    private Connection Renewed(Connection leased, TokenGrant grant)
     {
         var now = time.GetUtcNow();
-        var renewed = leased with
+        return leased with
         {
             AccessToken = grant.AccessToken,
             RefreshToken = grant.RefreshToken,
@@ -162,33 +198,12 @@ internal sealed class ConnectionRenewer(
             LeaseOwner = null,
             LeaseUntil = null,
         };
-
-        var saved = await SaveAsync(leased, renewed).ConfigureAwait(false);
-        if (saved is null)
-        {
-            // The pair is lost with this process; FreshBooks has already spent the previous refresh token.
-            Log.RenewedPairNotSaved(logger, leased.Id);
-            metrics.RecordRenewal(RenewalOutcome.Failed);
-            return new RenewalResult(RenewalOutcome.Failed, leased);
-        }
-
-        if (saved.TokenGeneration != renewed.TokenGeneration)
-        {
-            // A new consent replaced the grant while we renewed the old one: the new consent wins; ours is revoked.
-            Log.RenewalSuperseded(logger, leased.Id);
-            await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
-            return new RenewalResult(RenewalOutcome.Current, saved);
-        }
-
-        Log.Renewed(logger, leased.Id, renewed.AccessTokenExpiresAt);
-        metrics.RecordRenewal(RenewalOutcome.Renewed);
-        return new RenewalResult(RenewalOutcome.Renewed, saved);
     }
 
-    private async Task<RenewalResult> MarkNeedsReconsentAsync(Connection leased, FreshBooksResult<TokenGrant> answer)
+    private Connection NeedsReconsent(Connection leased, FreshBooksResult<TokenGrant> answer)
     {
         var now = time.GetUtcNow();
-        var dead = leased with
+        return leased with
         {
             Status = ConnectionStatus.NeedsReconsent,
             StatusReason = Describe(answer),
@@ -200,23 +215,13 @@ internal sealed class ConnectionRenewer(
             LeaseOwner = null,
             LeaseUntil = null,
         };
-        var saved = await SaveAsync(leased, dead).ConfigureAwait(false);
-        if (saved is not null && saved.TokenGeneration != leased.TokenGeneration)
-        {
-            // A new consent arrived meanwhile: the grant that died is not the connection's any more.
-            return new RenewalResult(RenewalOutcome.Current, saved);
-        }
-
-        Log.NeedsReconsent(logger, leased.Id, answer.Error);
-        metrics.RecordRenewal(RenewalOutcome.NeedsReconsent);
-        return new RenewalResult(RenewalOutcome.NeedsReconsent, saved ?? dead);
     }
 
-    private async Task<RenewalResult> RecordFailureAsync(Connection leased, FreshBooksResult<TokenGrant> answer)
+    private Connection Failed(Connection leased, FreshBooksResult<TokenGrant> answer)
     {
         var now = time.GetUtcNow();
         var failures = leased.FailedAttempts + 1;
-        var failed = leased with
+        return leased with
         {
             FailedAttempts = failures,
             LastError = Describe(answer),
@@ -226,76 +231,152 @@ internal sealed class ConnectionRenewer(
             LeaseOwner = null,
             LeaseUntil = null,
         };
-        var saved = await SaveAsync(leased, failed).ConfigureAwait(false);
-        if (saved is not null && saved.TokenGeneration != leased.TokenGeneration)
-        {
-            return new RenewalResult(RenewalOutcome.Current, saved);
-        }
-
-        Log.RenewalFailed(logger, leased.Id, answer.Outcome, answer.Error, failures);
-        metrics.RecordRenewal(RenewalOutcome.Failed);
-        return new RenewalResult(RenewalOutcome.Failed, saved ?? failed, answer.RetryAfter);
     }
 
     /// <summary>
-    /// Writes <paramref name="updated"/> over the row this renewal leased, retrying storage errors with backoff. On a conflict it
-    /// re-reads: if the row still holds the pair this renewal spent, ours is the newest and is written over the new ETag; if a
-    /// new consent replaced it, the stored row wins. Keeps the renewal index in step: the new entry is written before the row
-    /// points at it, the old one removed after.
+    /// Stores the renewal's outcome, retrying while storage is unavailable for up to <see cref="RenewalOptions.SaveTimeout"/>.
+    /// The caller waits for the first <see cref="RenewalOptions.SaveAttempts"/> tries; after that it is answered with the outcome
+    /// as it will be stored (a new pair: its new token), and this process answers from it until the save ends.
     /// </summary>
-    /// <returns>The row as stored afterwards, or null if it could not be written.</returns>
-    private async Task<Connection?> SaveAsync(Connection leased, Connection updated)
+    private async Task<RenewalResult> SaveAsync(Connection leased, Connection outcome, OutcomeKind kind, FreshBooksResult<TokenGrant> answer)
     {
-        var delay = _options.SaveRetryDelay;
-        for (var attempt = 1; attempt <= _options.SaveAttempts; attempt++)
+        var waitedLongEnough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var saving = SaveUntilStoredAsync(leased, outcome, kind, answer, waitedLongEnough);
+        unsaved.Track(outcome, kind == OutcomeKind.Renewed, saving);
+        if (await Task.WhenAny(saving, waitedLongEnough.Task).ConfigureAwait(false) == saving)
         {
-            try
-            {
-                if (updated.NextRenewalAt is { } next && next != leased.NextRenewalAt)
-                {
-                    await index.ScheduleAsync(updated.Id, next, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                var write = await store.ReplaceAsync(updated, CancellationToken.None).ConfigureAwait(false);
-                if (write.Written)
-                {
-                    if (leased.NextRenewalAt is { } previous && previous != updated.NextRenewalAt)
-                    {
-                        await index.RemoveAsync(updated.Id, previous, CancellationToken.None).ConfigureAwait(false);
-                    }
-
-                    return updated with { ETag = write.ETag };
-                }
-
-                var current = await store.GetAsync(updated.Id, CancellationToken.None).ConfigureAwait(false);
-                if (current is null)
-                {
-                    Log.RenewedConnectionDeleted(logger, updated.Id);
-                    return null;
-                }
-
-                if (current.TokenGeneration != leased.TokenGeneration)
-                {
-                    return current;
-                }
-
-                Log.SaveConflictRetried(logger, updated.Id, attempt);
-                updated = updated with { ETag = current.ETag };
-                continue;
-            }
-            catch (RequestFailedException ex)
-            {
-                Log.SaveFailedRetrying(logger, updated.Id, ex.Status, attempt);
-            }
-
-            if (attempt < _options.SaveAttempts)
-            {
-                await Task.Delay(delay, time).ConfigureAwait(false);
-                delay *= 2;
-            }
+            return await saving.ConfigureAwait(false);
         }
 
-        return null;
+        Log.OutcomeKeptUntilSaved(logger, leased.Id, kind.ToString());
+        return kind switch
+        {
+            OutcomeKind.Renewed => new RenewalResult(RenewalOutcome.Renewed, outcome),
+            OutcomeKind.NeedsReconsent => new RenewalResult(RenewalOutcome.NeedsReconsent, outcome),
+            _ => new RenewalResult(RenewalOutcome.Failed, outcome, answer.RetryAfter),
+        };
+    }
+
+    private async Task<RenewalResult> SaveUntilStoredAsync(Connection leased, Connection outcome, OutcomeKind kind, FreshBooksResult<TokenGrant> answer, TaskCompletionSource waitedLongEnough)
+    {
+        Saved saved;
+        try
+        {
+            saved = await retries.UntilSaved(() => waitedLongEnough.TrySetResult())
+                .ExecuteAsync(async _ => await WriteAsync(leased, outcome).ConfigureAwait(false), CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            return GiveUp(leased, kind, ex.Status);
+        }
+
+        if (saved.Stored is not { } stored)
+        {
+            // Deleted, or a new consent replaced the grant while we renewed the old one: nobody will use the pair we got.
+            if (kind == OutcomeKind.Renewed)
+            {
+                Log.RenewalSuperseded(logger, leased.Id);
+                await freshBooks.RevokeAsync(outcome.RefreshToken, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return saved.Current is { } current ? new RenewalResult(RenewalOutcome.Current, current) : new RenewalResult(RenewalOutcome.NotFound, null);
+        }
+
+        switch (kind)
+        {
+            case OutcomeKind.Renewed:
+                Log.Renewed(logger, leased.Id, stored.AccessTokenExpiresAt);
+                metrics.RecordRenewal(RenewalOutcome.Renewed);
+                return new RenewalResult(RenewalOutcome.Renewed, stored);
+            case OutcomeKind.NeedsReconsent:
+                Log.NeedsReconsent(logger, leased.Id, answer.Error);
+                metrics.RecordRenewal(RenewalOutcome.NeedsReconsent);
+                return new RenewalResult(RenewalOutcome.NeedsReconsent, stored);
+            default:
+                Log.RenewalFailed(logger, leased.Id, answer.Outcome, answer.Error, stored.FailedAttempts);
+                metrics.RecordRenewal(RenewalOutcome.Failed);
+                return new RenewalResult(RenewalOutcome.Failed, stored, answer.RetryAfter);
+        }
+    }
+
+    private RenewalResult GiveUp(Connection leased, OutcomeKind kind, int status)
+    {
+        metrics.RecordRenewal(RenewalOutcome.Failed);
+        if (kind == OutcomeKind.Renewed)
+        {
+            // FreshBooks has spent the previous refresh token; the pair dies with this process.
+            Log.RenewedPairNotSaved(logger, leased.Id);
+        }
+        else
+        {
+            Log.RenewalOutcomeNotSaved(logger, leased.Id, kind.ToString(), status);
+        }
+
+        // No connection with it: the stored tokens may be the ones this renewal spent.
+        return new RenewalResult(RenewalOutcome.Failed, null);
+    }
+
+    /// <summary>
+    /// One write of the outcome over the row this renewal leased, keeping the renewal index in step (the new entry is written
+    /// before the row points at it). On a conflict it re-reads: if the row still holds the pair this renewal spent, the outcome is
+    /// newer and is written over the new ETag; if a new consent or a removal replaced it, the stored row wins.
+    /// </summary>
+    private async Task<Saved> WriteAsync(Connection leased, Connection outcome)
+    {
+        for (var read = 0; ; read++)
+        {
+            if (outcome.NextRenewalAt is { } next && next != leased.NextRenewalAt)
+            {
+                await index.ScheduleAsync(outcome.Id, next, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var write = await store.ReplaceAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            if (write.Written)
+            {
+                await RemoveOldEntryAsync(leased, outcome).ConfigureAwait(false);
+                return new Saved(outcome with { ETag = write.ETag }, null);
+            }
+
+            var current = write.Outcome == StoreWriteOutcome.NotFound ? null : await store.GetAsync(outcome.Id, CancellationToken.None).ConfigureAwait(false);
+            if (current is null)
+            {
+                Log.RenewedConnectionDeleted(logger, outcome.Id);
+                return new Saved(null, null);
+            }
+
+            if (current.TokenGeneration != leased.TokenGeneration || current.Status == ConnectionStatus.Removing)
+            {
+                return new Saved(null, current);
+            }
+
+            if (read >= MaxRereads)
+            {
+                // Still the pair this renewal spent, but the row keeps changing: try again after a pause, like an outage.
+                throw new StorageUnavailableException($"Connection '{outcome.Id}' kept changing while its renewal was saved.");
+            }
+
+            Log.SaveConflictRetried(logger, outcome.Id, read + 1);
+            outcome = outcome with { ETag = current.ETag };
+        }
+    }
+
+    /// <summary>The row is saved: the entry it no longer points at is only a reminder, and a stale one is dropped when it comes due.</summary>
+    private async Task RemoveOldEntryAsync(Connection leased, Connection outcome)
+    {
+        if (leased.NextRenewalAt is not { } previous || previous == outcome.NextRenewalAt)
+        {
+            return;
+        }
+
+        try
+        {
+            await index.RemoveAsync(outcome.Id, previous, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.StaleEntryLeft(logger, outcome.Id, ex.Status);
+        }
     }
 
     private static string Describe<T>(FreshBooksResult<T> answer) =>
@@ -305,4 +386,14 @@ internal sealed class ConnectionRenewer(
 
     private static bool FixedTimeEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+
+    private enum OutcomeKind
+    {
+        Renewed,
+        NeedsReconsent,
+        Failed,
+    }
+
+    /// <summary>The outcome as stored, or (when it was not written) the row as it stands, or neither when the row is gone.</summary>
+    private sealed record Saved(Connection? Stored, Connection? Current);
 }

@@ -7,19 +7,24 @@ internal sealed class InFlightRenewals
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<RenewalResult?>>> _flights = new(StringComparer.Ordinal);
 
-    public async Task<RenewalResult?> JoinOrStartAsync(string connectionId, Func<Task<RenewalResult?>> refresh, CancellationToken cancellationToken)
+    public Task<RenewalResult?> JoinOrStartAsync(string connectionId, Func<Task<RenewalResult?>> refresh, CancellationToken cancellationToken)
     {
-        var flight = _flights.GetOrAdd(connectionId, _ => new Lazy<Task<RenewalResult?>>(refresh, LazyThreadSafetyMode.ExecutionAndPublication));
-        try
-        {
-            return await flight.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (flight.Value.IsCompleted)
+        Lazy<Task<RenewalResult?>>? flight = null;
+        flight = new Lazy<Task<RenewalResult?>>(
+            () =>
             {
-                _flights.TryRemove(new KeyValuePair<string, Lazy<Task<RenewalResult?>>>(connectionId, flight));
-            }
-        }
+                var task = refresh();
+
+                // The flight removes itself when it ends, whoever still waits: a caller that gave up must not leave a finished
+                // result behind for the next caller hours later.
+                _ = task.ContinueWith(
+                    _ => _flights.TryRemove(new KeyValuePair<string, Lazy<Task<RenewalResult?>>>(connectionId, flight!)),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                return task;
+            },
+            LazyThreadSafetyMode.ExecutionAndPublication);
+        return _flights.GetOrAdd(connectionId, flight).Value.WaitAsync(cancellationToken);
     }
 }

@@ -7,6 +7,7 @@ internal sealed class StorageRenewalQueue(StorageClients storage) : IRenewalQueu
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task EnqueueAsync(RenewalMessage message, CancellationToken cancellationToken) =>
-        await storage.RenewalQueue.SendMessageAsync(JsonSerializer.Serialize(message, Json), cancellationToken).ConfigureAwait(false);
+    // A lost answer makes the SDK send the message again: a duplicate renewal message is harmless (the lease decides).
+    public Task EnqueueAsync(RenewalMessage message, CancellationToken cancellationToken) =>
+        StorageFailures.GuardAsync(() => storage.RenewalQueue.SendMessageAsync(JsonSerializer.Serialize(message, Json), cancellationToken), cancellationToken);
 }

@@ -19,18 +19,18 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
     {
         // An index entry holds no token and is keyed by its own content, so an upsert cannot lose anything.
         var entity = new TableEntity(Partition, Key(renewAt, connectionId)) { ["ConnectionId"] = connectionId, ["RenewAt"] = renewAt };
-        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await StorageFailures.GuardAsync(() => Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RemoveAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken)
     {
         try
         {
-            await Table.DeleteEntityAsync(Partition, Key(renewAt, connectionId), ETag.All, cancellationToken).ConfigureAwait(false);
+            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(Partition, Key(renewAt, connectionId), ETag.All, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            // Already gone: another renewal cleaned it up.
+            // Already gone: another renewal cleaned it up, or this delete landed and its answer was lost.
         }
     }
 
@@ -38,19 +38,24 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
     {
         var upper = Ticks(now.AddTicks(1));
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey lt {upper}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).AsPages().Guarded(cancellationToken).ConfigureAwait(false))
         {
-            yield return new RenewalIndexEntry(
-                entity.GetString("ConnectionId") ?? entity.RowKey[20..],
-                entity.GetDateTimeOffset("RenewAt") ?? new DateTimeOffset(long.Parse(entity.RowKey[..19], CultureInfo.InvariantCulture), TimeSpan.Zero),
-                entity.GetDateTimeOffset("EnqueuedAt"),
-                entity.ETag);
+            foreach (var entity in page.Values)
+            {
+                yield return new RenewalIndexEntry(
+                    entity.GetString("ConnectionId") ?? entity.RowKey[20..],
+                    entity.GetDateTimeOffset("RenewAt") ?? new DateTimeOffset(long.Parse(entity.RowKey[..19], CultureInfo.InvariantCulture), TimeSpan.Zero),
+                    entity.GetDateTimeOffset("EnqueuedAt"),
+                    entity.ETag);
+            }
         }
     }
 
     public async Task<IReadOnlyList<RenewalIndexEntry>> MarkEnqueuedAsync(IReadOnlyList<RenewalIndexEntry> entries, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // All entries share one partition, so up to 100 marks go in one entity-group transaction: one round trip, not 100.
+        // Each mark carries this call's id, so a transaction that landed but whose answer was lost recognises itself.
+        var markId = Guid.NewGuid().ToString("N");
         var marked = new List<RenewalIndexEntry>(entries.Count);
         foreach (var chunk in entries.Chunk(MaxTransactionActions))
         {
@@ -59,12 +64,19 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
             {
                 try
                 {
-                    await Table.SubmitTransactionAsync(pending.Select(e => MarkAction(e, now)), cancellationToken).ConfigureAwait(false);
+                    await StorageFailures.GuardAsync(() => Table.SubmitTransactionAsync(pending.Select(e => MarkAction(e, now, markId)), cancellationToken), cancellationToken).ConfigureAwait(false);
                     marked.AddRange(pending);
                     break;
                 }
                 catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && ex.FailedTransactionActionIndex is { } failed && failed < pending.Count)
                 {
+                    if (await IsMarkedByAsync(pending[failed], markId, cancellationToken).ConfigureAwait(false))
+                    {
+                        // This very transaction landed (all or nothing): every entry in it is ours.
+                        marked.AddRange(pending);
+                        break;
+                    }
+
                     // A transaction is all or nothing: the entry that changed since it was read (marked by another sweep, or
                     // removed by its renewal) is not ours to hand out; the rest are submitted again without it.
                     pending.RemoveAt(failed);
@@ -75,9 +87,15 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
         return marked;
     }
 
-    private static TableTransactionAction MarkAction(RenewalIndexEntry entry, DateTimeOffset now) => new(
+    private async Task<bool> IsMarkedByAsync(RenewalIndexEntry entry, string markId, CancellationToken cancellationToken)
+    {
+        var stored = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(Partition, Key(entry.RenewAt, entry.ConnectionId), cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
+        return stored.HasValue && stored.Value!.GetString("MarkedBy") == markId;
+    }
+
+    private static TableTransactionAction MarkAction(RenewalIndexEntry entry, DateTimeOffset now, string markId) => new(
         TableTransactionActionType.UpdateMerge,
-        new TableEntity(Partition, Key(entry.RenewAt, entry.ConnectionId)) { ["EnqueuedAt"] = now },
+        new TableEntity(Partition, Key(entry.RenewAt, entry.ConnectionId)) { ["EnqueuedAt"] = now, ["MarkedBy"] = markId },
         entry.ETag);
 
     internal static string Key(DateTimeOffset renewAt, string connectionId) => $"{Ticks(renewAt)}_{connectionId}";
