@@ -11,7 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "== npm packages (Azurite)"
+echo "== npm packages (Azurite; the official FreshBooks Node SDK, run against the emulator by FreshBooks.Emulator.Tests)"
 npm ci --no-audit --no-fund --loglevel=error
 
 echo "== restore and build"

@@ -8,12 +8,22 @@ public enum EndpointKind
     Token,
     Revoke,
     UsersMe,
+    /// <summary><c>/accounting/account/{accountId}/users/clients</c>: list (GET) and create (POST).</summary>
     Clients,
+    /// <summary><c>/accounting/account/{accountId}/users/clients/{clientId}</c>.</summary>
+    ClientById,
+    /// <summary><c>/accounting/account/{accountId}/invoices/invoices</c>.</summary>
+    Invoices,
+    /// <summary><c>/projects/business/{businessId}/projects</c>.</summary>
+    Projects,
+    /// <summary><c>/timetracking/business/{businessId}/time_entries</c>.</summary>
+    TimeEntries,
 }
 
 /// <summary>
 /// One request the emulator answered (admin requests under <c>/_emulator/</c> are not recorded).
-/// <see cref="StatusCode"/> is 0 when the connection was dropped without an answer.
+/// <see cref="StatusCode"/> is 0 when the connection was dropped without an answer. Paths only: no query
+/// strings, headers or bodies, so no token is ever recorded.
 /// </summary>
 public sealed record EmulatorCall(
     DateTimeOffset Time,
@@ -23,4 +33,11 @@ public sealed record EmulatorCall(
     string? GrantType,
     int StatusCode,
     string? Error,
-    TokenFaultKind? Fault);
+    TokenFaultKind? Fault)
+{
+    /// <summary>The odd shape of a 200 token answer (<see cref="TokenFaultKind.OddAnswer"/>).</summary>
+    public TokenAnswerShape? AnswerShape { get; init; }
+
+    /// <summary>The API fault this call took, if any.</summary>
+    public ApiFaultKind? ApiFault { get; init; }
+}

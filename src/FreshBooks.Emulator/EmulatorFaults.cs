@@ -1,19 +1,22 @@
 namespace FreshBooks.Emulator;
 
 /// <summary>
-/// Faults the token endpoint (<c>POST /auth/oauth/token</c>) injects. Queued faults go first, one per
-/// call, in order; when the queue is empty a seeded random draw may pick one. Thread-safe.
+/// Faults the token endpoint (<c>POST /auth/oauth/token</c>) injects: queued faults go first, one per
+/// call, in order; when the queue is empty a seeded random draw may pick one. API faults (<c>users/me</c>
+/// and the business APIs) have a queue and a latency of their own. Thread-safe.
 /// </summary>
 public sealed class EmulatorFaults
 {
     private readonly Lock gate = new();
     private readonly Queue<TokenFault> queue = new();
+    private readonly List<ApiFault> apiQueue = [];
     private Random? random;
     private double serverErrorRate;
     private double tooManyRequestsRate;
     private double dropAfterRotationRate;
     private TimeSpan randomRetryAfter;
     private long latencyTicks;
+    private long apiLatencyTicks;
 
     /// <summary>
     /// Added to every token call, in real time (Task.Delay), not emulator time. Benchmarks use 150 ms.
@@ -29,6 +32,27 @@ public sealed class EmulatorFaults
         }
     }
 
+    /// <summary>
+    /// Added to every API call (<c>users/me</c>, accounting, projects, time tracking), in real time, before
+    /// anything else happens to it; token calls are not affected. A proxy benchmark uses 50 ms, a FreshBooks-like
+    /// answer time. Not a fault: <see cref="Clear"/> leaves it alone.
+    /// </summary>
+    public TimeSpan ApiLatency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref apiLatencyTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Interlocked.Exchange(ref apiLatencyTicks, value.Ticks);
+        }
+    }
+
+    /// <summary>How many queued API faults are still waiting for an API call.</summary>
+    public int PendingApiCount
+    {
+        get { lock (gate) return apiQueue.Count; }
+    }
+
     /// <summary>How many queued faults are still waiting for a token call.</summary>
     public int PendingCount
     {
@@ -40,6 +64,16 @@ public sealed class EmulatorFaults
     {
         ArgumentNullException.ThrowIfNull(fault);
         lock (gate) queue.Enqueue(fault);
+    }
+
+    /// <summary>
+    /// The next API call takes this fault; one with an <see cref="ApiFault.Endpoint"/> waits for a call to that
+    /// endpoint, and calls to other endpoints pass it by (they take the next fault meant for them, or none).
+    /// </summary>
+    public void EnqueueApi(ApiFault fault)
+    {
+        ArgumentNullException.ThrowIfNull(fault);
+        lock (gate) apiQueue.Add(fault);
     }
 
     /// <summary>
@@ -67,13 +101,30 @@ public sealed class EmulatorFaults
         }
     }
 
-    /// <summary>Drops queued faults and stops random ones. <see cref="Latency"/> is kept.</summary>
+    /// <summary>Drops queued token and API faults and stops random ones. <see cref="Latency"/> and <see cref="ApiLatency"/> are kept.</summary>
     public void Clear()
     {
         lock (gate)
         {
             queue.Clear();
+            apiQueue.Clear();
             random = null;
+        }
+    }
+
+    internal ApiFault? NextApiFault(EndpointKind endpoint)
+    {
+        lock (gate)
+        {
+            var index = apiQueue.FindIndex(f => f.Endpoint is null || f.Endpoint == endpoint);
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var fault = apiQueue[index];
+            apiQueue.RemoveAt(index);
+            return fault;
         }
     }
 

@@ -34,7 +34,11 @@ public sealed class EmulatorOptions
     /// <summary>How long an access token is valid from issue (FreshBooks: 12 hours).</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(12);
 
-    /// <summary>The app's registered scopes (space separated), granted when authorize has no <c>scope</c>.</summary>
+    /// <summary>
+    /// The app's registered scopes (space separated), granted when authorize has no <c>scope</c>. The default
+    /// covers <c>users/me</c> and reading clients; the other API endpoints need <c>user:clients:write</c> (create a
+    /// client), <c>user:invoices:read</c>, <c>user:projects:read</c> or <c>user:time_entries:read</c> registered too.
+    /// </summary>
     public string Scopes { get; set; } = "user:profile:read user:clients:read";
 
     /// <summary>

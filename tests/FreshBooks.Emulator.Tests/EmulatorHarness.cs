@@ -39,6 +39,7 @@ public sealed class EmulatorHarness : IAsyncDisposable
     {
         Emulator.Faults.Clear();
         Emulator.Faults.Latency = TimeSpan.Zero;
+        Emulator.Faults.ApiLatency = TimeSpan.Zero;
         Emulator.ResetLog();
     }
 
@@ -63,6 +64,33 @@ public sealed class EmulatorFixture : IAsyncLifetime
 public sealed class EmulatorCollection : ICollectionFixture<EmulatorFixture>
 {
     public const string Name = "emulator";
+}
+
+/// <summary>
+/// One emulator for the business-API tests: Charles Babbage (<see cref="EmulatedUser.MultiBusiness"/>, signs in by
+/// default) and Ada (<see cref="EmulatedUser.Default"/>), and every scope the emulated APIs know registered.
+/// </summary>
+public sealed class BooksFixture : IAsyncLifetime
+{
+    public const string AllScopes = "user:profile:read user:clients:read user:clients:write user:invoices:read user:projects:read user:time_entries:read";
+
+    public EmulatorHarness Harness { get; private set; } = null!;
+
+    public static Task<EmulatorHarness> StartAsync() => EmulatorHarness.StartAsync(o =>
+    {
+        o.Users = [EmulatedUser.MultiBusiness, EmulatedUser.Default];
+        o.Scopes = AllScopes;
+    });
+
+    public async Task InitializeAsync() => Harness = await StartAsync();
+
+    public async Task DisposeAsync() => await Harness.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class BooksCollection : ICollectionFixture<BooksFixture>
+{
+    public const string Name = "books";
 }
 
 /// <summary>Base for tests on the shared emulator: resets it before each test.</summary>

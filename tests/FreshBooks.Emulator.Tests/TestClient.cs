@@ -138,16 +138,24 @@ public sealed class TestClient(FreshBooksEmulator emulator, HttpClient http, Emu
 
     public static Dictionary<string, Microsoft.Extensions.Primitives.StringValues> Query(Uri uri) => QueryHelpers.ParseQuery(uri.Query);
 
-    private async Task<HttpResponseMessage> GetWithBearerAsync(string path, string? accessToken)
+    /// <summary>Any API call with a bearer token (none when <paramref name="accessToken"/> is null).</summary>
+    public async Task<HttpResponseMessage> ApiAsync(HttpMethod method, string path, string? accessToken, object? jsonBody = null, HttpClient? client = null, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var request = new HttpRequestMessage(method, path);
         if (accessToken is not null)
         {
             request.Headers.Authorization = new("Bearer", accessToken);
         }
 
-        return await http.SendAsync(request);
+        if (jsonBody is not null)
+        {
+            request.Content = JsonContent.Create(jsonBody);
+        }
+
+        return await (client ?? http).SendAsync(request, cancellationToken);
     }
+
+    private Task<HttpResponseMessage> GetWithBearerAsync(string path, string? accessToken) => ApiAsync(HttpMethod.Get, path, accessToken);
 
     private static HttpContent Body(IDictionary<string, string> fields, BodyEncoding encoding)
     {

@@ -85,8 +85,28 @@ internal static class AdminEndpoints
                 TokenFaultKind.Delay => TokenFault.Delay(TimeSpan.FromSeconds(spec.Seconds ?? 1)),
                 TokenFaultKind.DropAfterRotation => TokenFault.DropAfterRotation,
                 TokenFaultKind.Timeout => TokenFault.Timeout,
+                TokenFaultKind.OddAnswer => TokenFault.OddAnswer(spec.Shape ?? throw new ArgumentException("An OddAnswer fault needs a \"shape\".")),
                 _ => throw new ArgumentException($"Unknown fault kind {spec.Kind}."),
             });
+        }
+
+        if (request.ApiLatencyMs is { } apiLatency)
+        {
+            faults.ApiLatency = TimeSpan.FromMilliseconds(apiLatency);
+        }
+
+        foreach (var spec in request.ApiEnqueue ?? [])
+        {
+            var fault = spec.Kind switch
+            {
+                ApiFaultKind.ServerError => ApiFault.ServerError,
+                ApiFaultKind.Unauthorized => ApiFault.Unauthorized,
+                ApiFaultKind.Timeout => ApiFault.Timeout,
+                ApiFaultKind.TooManyRequests => ApiFault.TooManyRequests(TimeSpan.FromSeconds(spec.Seconds ?? 1)),
+                ApiFaultKind.Delay => ApiFault.Delay(TimeSpan.FromSeconds(spec.Seconds ?? 1)),
+                _ => throw new ArgumentException($"Unknown API fault kind {spec.Kind}."),
+            };
+            faults.EnqueueApi(spec.Endpoint is { } endpoint ? fault.On(endpoint) : fault);
         }
 
         if (request.Random is { } random)
@@ -97,18 +117,30 @@ internal static class AdminEndpoints
     }
 
     private static StatusBody Status(EmulatorCore core) =>
-        new(core.Clock.GetUtcNow(), core.Clock.Offset.TotalSeconds, core.OAuth.LiveGrantCount, core.Faults.PendingCount, core.Faults.Latency.TotalMilliseconds);
+        new(core.Clock.GetUtcNow(), core.Clock.Offset.TotalSeconds, core.OAuth.LiveGrantCount, core.Faults.PendingCount, core.Faults.Latency.TotalMilliseconds,
+            core.Faults.PendingApiCount, core.Faults.ApiLatency.TotalMilliseconds);
 
-    private sealed record StatusBody(DateTimeOffset Now, double ClockOffsetSeconds, int LiveGrantCount, int PendingFaults, double LatencyMs);
+    private sealed record StatusBody(DateTimeOffset Now, double ClockOffsetSeconds, int LiveGrantCount, int PendingFaults, double LatencyMs, int PendingApiFaults, double ApiLatencyMs);
 
     private sealed record Decision(string Redirect);
 
     private sealed record AdminError(string Error);
 
-    /// <summary><c>{"clear":true,"latency_ms":150,"enqueue":[{"kind":"TooManyRequests","seconds":3}],"random":{"seed":7,"server_error_rate":0.1}}</c></summary>
-    private sealed record FaultsRequest(bool Clear = false, double? LatencyMs = null, List<FaultSpec>? Enqueue = null, RandomSpec? Random = null);
+    /// <summary>
+    /// <c>{"clear":true,"latency_ms":150,"enqueue":[{"kind":"TooManyRequests","seconds":3},{"kind":"OddAnswer","shape":"CreatedAtMilliseconds"}],
+    /// "random":{"seed":7,"server_error_rate":0.1},"api_latency_ms":50,"api_enqueue":[{"kind":"Delay","seconds":30,"endpoint":"UsersMe"}]}</c>
+    /// </summary>
+    private sealed record FaultsRequest(
+        bool Clear = false,
+        double? LatencyMs = null,
+        List<FaultSpec>? Enqueue = null,
+        RandomSpec? Random = null,
+        double? ApiLatencyMs = null,
+        List<ApiFaultSpec>? ApiEnqueue = null);
 
-    private sealed record FaultSpec(TokenFaultKind Kind, double? Seconds = null);
+    private sealed record FaultSpec(TokenFaultKind Kind, double? Seconds = null, TokenAnswerShape? Shape = null);
+
+    private sealed record ApiFaultSpec(ApiFaultKind Kind, double? Seconds = null, EndpointKind? Endpoint = null);
 
     private sealed record RandomSpec(int Seed, double ServerErrorRate = 0, double TooManyRequestsRate = 0, double DropAfterRotationRate = 0, double? RetryAfterSeconds = null);
 }

@@ -1,95 +1,153 @@
-using System.Net.Http.Headers;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace FreshBooks.Emulator.Internal;
 
-/// <summary>The bearer-token APIs: <c>users/me</c> and the accounting clients list.</summary>
+/// <summary>
+/// The bearer-token APIs: <c>users/me</c>, accounting clients (list, get, create) and invoices (list),
+/// projects and time entries (list). Each goes through <see cref="ApiCall"/> (latency, faults, token, scope,
+/// the user's access to the account or business) before it reads or writes <see cref="BusinessData"/>.
+/// </summary>
 internal static class ApiEndpoints
 {
-    public static Task MeAsync(HttpContext context, EmulatorCore core)
-    {
-        if (!TryAuthenticate(context, core, EndpointKind.UsersMe, "user:profile:read", out var user, out var refusal))
+    private const int AccountingPerPage = 15;
+    private const int ProjectsPerPage = 30;
+
+    public static Task MeAsync(HttpContext context, EmulatorCore core) =>
+        ApiCall.RunAsync(context, core, EndpointKind.UsersMe, "user:profile:read", ApiScope.Identity, access =>
+            Answers.JsonAsync(context, StatusCodes.Status200OK, IdentityAnswer.For(access.User)));
+
+    public static Task ListClientsAsync(HttpContext context, EmulatorCore core, string accountId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.Clients, "user:clients:read", ApiScope.Account(accountId), _ =>
+            AccountingListAsync(context, "clients", core.Data.Clients(accountId)));
+
+    public static Task GetClientAsync(HttpContext context, EmulatorCore core, string accountId, string clientId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.ClientById, "user:clients:read", ApiScope.Account(accountId), _ =>
+            long.TryParse(clientId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && core.Data.Client(accountId, id) is { } client
+                ? AccountingResultAsync(context, "client", client)
+                : ApiCall.AccountingErrorAsync(context, AccountingProblem.UnknownResource("userid", "Client not found.", "client", clientId)));
+
+    public static Task CreateClientAsync(HttpContext context, EmulatorCore core, string accountId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.Clients, "user:clients:write", ApiScope.Account(accountId), async _ =>
         {
-            return refusal;
+            if (await ReadObjectAsync(context, "client") is not { } client)
+            {
+                await ApiCall.AccountingErrorAsync(context, AccountingProblem.ParseError("The body must be JSON of the form {\"client\": {...}}."));
+                return;
+            }
+
+            var (created, problem) = core.Data.CreateClient(accountId, client);
+            await (problem is not null
+                ? ApiCall.AccountingErrorAsync(context, problem)
+                : AccountingResultAsync(context, "client", created!));
+        });
+
+    public static Task ListInvoicesAsync(HttpContext context, EmulatorCore core, string accountId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.Invoices, "user:invoices:read", ApiScope.Account(accountId), _ =>
+            AccountingListAsync(context, "invoices", core.Data.Invoices(accountId)));
+
+    public static Task ListProjectsAsync(HttpContext context, EmulatorCore core, string businessId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.Projects, "user:projects:read", ApiScope.Business(businessId), access =>
+            ProjectsListAsync(context, "projects", core.Data.Projects(access.BusinessId), withSort: true));
+
+    public static Task ListTimeEntriesAsync(HttpContext context, EmulatorCore core, string businessId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.TimeEntries, "user:time_entries:read", ApiScope.Business(businessId), access =>
+            ProjectsListAsync(context, "time_entries", core.Data.TimeEntries(access.BusinessId), withSort: false));
+
+    /// <summary><c>{"response":{"result":{"clients":[…],"page","pages","per_page","total"}}}</c>, honouring <c>page</c> and <c>per_page</c>.</summary>
+    private static Task AccountingListAsync(HttpContext context, string name, IReadOnlyList<JsonObject> items)
+    {
+        if (!TryPage(context.Request.Query, AccountingPerPage, out var page, out var perPage, out var problem))
+        {
+            return ApiCall.AccountingErrorAsync(context, problem!);
         }
 
-        var memberships = user.Businesses
-            .Select(b => new Membership(b.MembershipId, b.Role, new Business(b.BusinessId, b.BusinessUuid, b.Name, b.AccountId)))
-            .ToList();
-        var roles = user.Businesses
-            .Select(b => new RoleEntry(b.MembershipId, b.Role == "owner" ? "admin" : b.Role, b.BusinessId, user.Id, b.AccountId))
-            .ToList();
-        var me = new Me(user.Id, user.IdentityUuid, user.FirstName, user.LastName, user.Email, memberships, roles);
-        return Answers.JsonAsync(context, StatusCodes.Status200OK, new Envelope<Me>(me));
+        var result = new JsonObject { [name] = Slice(items, page, perPage) };
+        AddPaging(result, items.Count, page, perPage);
+        return Answers.JsonAsync(context, StatusCodes.Status200OK, new JsonObject { ["response"] = new JsonObject { ["result"] = result } });
     }
 
-    public static Task ClientsAsync(HttpContext context, EmulatorCore core, string accountId)
+    private static Task AccountingResultAsync(HttpContext context, string name, JsonObject item) =>
+        Answers.JsonAsync(context, StatusCodes.Status200OK,
+            new JsonObject { ["response"] = new JsonObject { ["result"] = new JsonObject { [name] = item } } });
+
+    /// <summary>The projects service's own shape: <c>{"meta":{"total","per_page","page","pages"},"projects":[…]}</c>.</summary>
+    private static Task ProjectsListAsync(HttpContext context, string name, IReadOnlyList<JsonObject> items, bool withSort)
     {
-        if (!TryAuthenticate(context, core, EndpointKind.Clients, "user:clients:read", out var user, out var refusal))
+        if (!TryPage(context.Request.Query, ProjectsPerPage, out var page, out var perPage, out var problem))
         {
-            return refusal;
+            return ApiCall.ProjectsErrorAsync(context, StatusCodes.Status400BadRequest, problem!.Message);
         }
 
-        var business = user.Businesses.FirstOrDefault(b => string.Equals(b.AccountId, accountId, StringComparison.Ordinal));
-        if (business is null)
+        var meta = new JsonObject();
+        if (withSort)
         {
-            core.Log.Misuse(MisuseKind.Forbidden, EndpointKind.Clients, $"User {user.Id} has no business with account id '{accountId}'.");
-            return Answers.ErrorAsync(context, StatusCodes.Status403Forbidden, "forbidden", "The token's user has no access to this account.");
+            meta["sort"] = new JsonArray();
         }
 
-        var clients = FixedClients(business);
-        return Answers.JsonAsync(context, StatusCodes.Status200OK,
-            new Envelope<ClientsResult>(new ClientsResult(new ClientPage(clients, 1, 1, 15, clients.Count))));
+        AddPaging(meta, items.Count, page, perPage);
+        return Answers.JsonAsync(context, StatusCodes.Status200OK, new JsonObject { ["meta"] = meta, [name] = Slice(items, page, perPage) });
     }
 
-    private static bool TryAuthenticate(HttpContext context, EmulatorCore core, EndpointKind endpoint, string scope, out EmulatedUser user, out Task refusal)
+    /// <summary>FreshBooks caps <c>per_page</c> at 100; a page or per_page that is not a positive integer is refused.</summary>
+    private static bool TryPage(IQueryCollection query, int defaultPerPage, out int page, out int perPage, out AccountingProblem? problem)
     {
-        var outcome = core.OAuth.AuthenticateBearer(BearerToken(context.Request), endpoint);
-        user = outcome.User!;
-        refusal = Task.CompletedTask;
-        if (outcome.Problem is { } problem)
+        page = 1;
+        perPage = defaultPerPage;
+        problem = null;
+        if (query["page"].ToString() is { Length: > 0 } rawPage
+            && (!int.TryParse(rawPage, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page < 1))
         {
-            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"FreshBooks\", error=\"invalid_token\"";
-            refusal = Answers.ErrorAsync(context, StatusCodes.Status401Unauthorized, "unauthenticated", $"This action requires authentication to continue: {problem}.");
+            problem = AccountingProblem.InvalidPage(rawPage);
             return false;
         }
 
-        if (!outcome.Scope!.Split(' ').Contains(scope, StringComparer.Ordinal))
+        if (query["per_page"].ToString() is { Length: > 0 } rawPerPage)
         {
-            core.Log.Misuse(MisuseKind.Forbidden, endpoint, $"The token lacks the scope {scope}.");
-            refusal = Answers.ErrorAsync(context, StatusCodes.Status403Forbidden, "insufficient_scope", $"This action requires the scope {scope}.");
-            return false;
+            if (!int.TryParse(rawPerPage, NumberStyles.None, CultureInfo.InvariantCulture, out perPage) || perPage < 1)
+            {
+                problem = AccountingProblem.InvalidPerPage(rawPerPage);
+                return false;
+            }
+
+            perPage = Math.Min(perPage, 100);
         }
 
         return true;
     }
 
-    private static string? BearerToken(HttpRequest request) =>
-        AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
-        && string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
-        && !string.IsNullOrWhiteSpace(header.Parameter)
-            ? header.Parameter.Trim()
-            : null;
+    private static JsonArray Slice(IReadOnlyList<JsonObject> items, int page, int perPage) =>
+        new([.. items.Skip((int)Math.Min((long)(page - 1) * perPage, int.MaxValue)).Take(perPage)]);
 
-    private static List<Client> FixedClients(EmulatedBusiness business) =>
-    [
-        new(501, business.AccountId, "grace@example.com", "Grace", "Hopper", "Compiler Works Inc.", "USD", 0, 801),
-        new(502, business.AccountId, "alan@example.com", "Alan", "Turing", "Bletchley Consulting", "GBP", 0, 802),
-        new(503, business.AccountId, "katherine@example.com", "Katherine", "Johnson", "Orbital Mechanics LLC", "USD", 0, 803),
-    ];
+    private static void AddPaging(JsonObject target, int total, int page, int perPage)
+    {
+        target["page"] = page;
+        target["pages"] = (total + perPage - 1) / perPage;
+        target["per_page"] = perPage;
+        target["total"] = total;
+    }
 
-    private sealed record Envelope<T>(T Response);
+    /// <summary>The object under <paramref name="name"/> of a JSON body, or null when the body is not that.</summary>
+    private static async Task<JsonElement?> ReadObjectAsync(HttpContext context, string name)
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            return null;
+        }
 
-    private sealed record Me(long Id, string IdentityUuid, string FirstName, string LastName, string Email, IReadOnlyList<Membership> BusinessMemberships, IReadOnlyList<RoleEntry> Roles);
-
-    private sealed record Membership(long Id, string Role, Business Business);
-
-    private sealed record Business(long Id, string BusinessUuid, string Name, string AccountId);
-
-    private sealed record RoleEntry(long Id, string Role, long Systemid, long Userid, string Accountid);
-
-    private sealed record ClientsResult(ClientPage Result);
-
-    private sealed record ClientPage(IReadOnlyList<Client> Clients, int Page, int Pages, int PerPage, int Total);
-
-    private sealed record Client(long Id, string AccountingSystemid, string Email, string Fname, string Lname, string Organization, string CurrencyCode, int VisState, long Userid);
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                   && document.RootElement.TryGetProperty(name, out var inner)
+                   && inner.ValueKind == JsonValueKind.Object
+                ? inner.Clone()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 }

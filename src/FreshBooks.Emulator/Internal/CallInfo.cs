@@ -8,6 +8,8 @@ internal sealed class CallInfo(EndpointKind endpoint, DateTimeOffset time)
     public string? GrantType { get; set; }
     public string? Error { get; set; }
     public TokenFaultKind? Fault { get; set; }
+    public TokenAnswerShape? AnswerShape { get; set; }
+    public ApiFaultKind? ApiFault { get; set; }
     public bool Dropped { get; set; }
 
     public static CallInfo? Of(HttpContext context) => context.Features.Get<CallInfo>();
@@ -32,21 +34,33 @@ internal sealed class CallInfo(EndpointKind endpoint, DateTimeOffset time)
         }
         finally
         {
-            core.Log.Add(new EmulatorCall(call.Time, call.Endpoint, context.Request.Method, path.Value ?? "/", call.GrantType, status, call.Error, call.Fault));
+            core.Log.Add(new EmulatorCall(call.Time, call.Endpoint, context.Request.Method, path.Value ?? "/", call.GrantType, status, call.Error, call.Fault)
+            {
+                AnswerShape = call.AnswerShape,
+                ApiFault = call.ApiFault,
+            });
         }
     }
 
     private static EndpointKind Classify(PathString path)
     {
         var value = (path.Value ?? "").TrimEnd('/');
+        var segments = value.Split('/', StringSplitOptions.RemoveEmptyEntries);
         return value switch
         {
             "/oauth/authorize" => EndpointKind.Authorize,
             "/auth/oauth/token" => EndpointKind.Token,
             "/auth/oauth/revoke" => EndpointKind.Revoke,
             "/auth/api/v1/users/me" => EndpointKind.UsersMe,
-            _ when value.StartsWith("/accounting/account/", StringComparison.Ordinal) && value.EndsWith("/users/clients", StringComparison.Ordinal) => EndpointKind.Clients,
-            _ => EndpointKind.Other,
+            _ => segments switch
+            {
+                ["accounting", "account", _, "users", "clients"] => EndpointKind.Clients,
+                ["accounting", "account", _, "users", "clients", _] => EndpointKind.ClientById,
+                ["accounting", "account", _, "invoices", "invoices"] => EndpointKind.Invoices,
+                ["projects", "business", _, "projects"] => EndpointKind.Projects,
+                ["timetracking", "business", _, "time_entries"] => EndpointKind.TimeEntries,
+                _ => EndpointKind.Other,
+            },
         };
     }
 }

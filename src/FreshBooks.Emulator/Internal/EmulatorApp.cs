@@ -63,7 +63,12 @@ internal static class EmulatorApp
         app.MapPost("/auth/oauth/token", TokenEndpoints.TokenAsync);
         app.MapPost("/auth/oauth/revoke", TokenEndpoints.RevokeAsync);
         app.MapGet("/auth/api/v1/users/me", ApiEndpoints.MeAsync);
-        app.MapGet("/accounting/account/{accountId}/users/clients", ApiEndpoints.ClientsAsync);
+        app.MapGet("/accounting/account/{accountId}/users/clients", ApiEndpoints.ListClientsAsync);
+        app.MapPost("/accounting/account/{accountId}/users/clients", ApiEndpoints.CreateClientAsync);
+        app.MapGet("/accounting/account/{accountId}/users/clients/{clientId}", ApiEndpoints.GetClientAsync);
+        app.MapGet("/accounting/account/{accountId}/invoices/invoices", ApiEndpoints.ListInvoicesAsync);
+        app.MapGet("/projects/business/{businessId}/projects", ApiEndpoints.ListProjectsAsync);
+        app.MapGet("/timetracking/business/{businessId}/time_entries", ApiEndpoints.ListTimeEntriesAsync);
         AdminEndpoints.Map(app);
         return app;
     }

@@ -11,6 +11,7 @@ internal sealed class EmulatorCore
         OAuth = new OAuthServer(options, clock, Log);
         Authorize = new AuthorizeFlow(options, Log, OAuth);
         Nonces = new ConsentNonces(clock);
+        Data = new BusinessData(options.Users, clock);
     }
 
     public EmulatorOptions Options { get; }
@@ -26,4 +27,6 @@ internal sealed class EmulatorCore
     public AuthorizeFlow Authorize { get; }
 
     public ConsentNonces Nonces { get; }
+
+    public BusinessData Data { get; }
 }

@@ -44,6 +44,8 @@ internal static class HtmlPages
         ["user:invoices:write"] = "Create and change your invoices",
         ["user:expenses:read"] = "See your expenses",
         ["user:expenses:write"] = "Create and change your expenses",
+        ["user:projects:read"] = "See your projects",
+        ["user:time_entries:read"] = "See your time entries",
     };
 
     /// <summary>The page's Content-Security-Policy; the form may go to the emulator and on to the redirect URI's origin.</summary>

@@ -2,8 +2,12 @@ using System.Security.Cryptography;
 
 namespace FreshBooks.Emulator.Internal;
 
-/// <summary>A token pair as the token endpoint answers it.</summary>
-internal sealed record TokenIssued(string AccessToken, string RefreshToken, string Scope, long CreatedAt, long ExpiresIn);
+/// <summary>
+/// A token pair as the token endpoint answers it. <see cref="CreatedAt"/> is what a normal answer says (the
+/// issue time, or the grant's first issue with <see cref="EmulatorOptions.RefreshKeepsOriginalCreatedAt"/>);
+/// <see cref="IssuedAt"/> and <see cref="GrantCreatedAt"/> let odd answers say something else.
+/// </summary>
+internal sealed record TokenIssued(string AccessToken, string RefreshToken, string Scope, long CreatedAt, long ExpiresIn, DateTimeOffset IssuedAt, DateTimeOffset GrantCreatedAt);
 
 /// <summary>An OAuth error answer: status, <c>error</c>, <c>error_description</c>.</summary>
 internal sealed record OAuthError(int Status, string Error, string Description);
@@ -221,7 +225,7 @@ internal sealed class OAuthServer
         refreshTokens.Add(refreshToken, new RefreshEntry(grant));
         grant.CurrentAccess = access;
         var createdAt = options.RefreshKeepsOriginalCreatedAt ? grant.CreatedAt : now;
-        return new TokenIssued(accessToken, refreshToken, grant.Scope, createdAt.ToUnixTimeSeconds(), (long)options.AccessTokenLifetime.TotalSeconds);
+        return new TokenIssued(accessToken, refreshToken, grant.Scope, createdAt.ToUnixTimeSeconds(), (long)options.AccessTokenLifetime.TotalSeconds, now, grant.CreatedAt);
     }
 
     private bool RevokeGrant(Grant grant, string why)

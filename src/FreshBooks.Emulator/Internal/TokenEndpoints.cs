@@ -48,10 +48,10 @@ internal static class TokenEndpoints
                 return;
             }
 
-            var issued = outcome.Issued!;
-            context.Response.Headers.Pragma = "no-cache";
-            await Answers.JsonAsync(context, StatusCodes.Status200OK, new TokenBody(
-                issued.AccessToken, "Bearer", issued.ExpiresIn, issued.RefreshToken, issued.Scope, issued.CreatedAt, new Dictionary<string, string>()));
+            // An odd shape applies only to a success: the pair inside is the one just issued and live.
+            var shape = fault?.Kind == TokenFaultKind.OddAnswer ? fault.Shape : null;
+            call?.AnswerShape = shape;
+            await TokenAnswers.WriteAsync(context, outcome.Issued!, shape);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -185,13 +185,4 @@ internal static class TokenEndpoints
 
         return (null, null);
     }
-
-    private sealed record TokenBody(
-        string AccessToken,
-        string TokenType,
-        long ExpiresIn,
-        string RefreshToken,
-        string Scope,
-        long CreatedAt,
-        IReadOnlyDictionary<string, string> DirectBuyTokens);
 }
