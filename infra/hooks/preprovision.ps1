@@ -1,8 +1,7 @@
 # azd preprovision hook (Windows twin of preprovision.sh; keep the two in step).
-#  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
-#  2. Makes TOKEN_ENCRYPTION_KEY and ONBOARDING_SIGNING_KEY once per environment (32 random bytes,
-#     base64) and stores them with `azd env set`. An existing value is never replaced: a new token
-#     key would make every stored connection unreadable (rotate as README.md, "Deploy", says instead).
+# Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
+# The app's own keys are not made here: they live only in Key Vault, where postprovision.ps1 creates
+# each once (README.md, "Deploy").
 $ErrorActionPreference = 'Stop'
 
 function Get-AzdValue([string] $Name) {
@@ -20,20 +19,4 @@ if ($missing) {
     $missing | ForEach-Object { [Console]::Error.WriteLine("  azd env set $_ <value>") }
     exit 1
 }
-
-foreach ($name in 'TOKEN_ENCRYPTION_KEY', 'ONBOARDING_SIGNING_KEY') {
-    if (Get-AzdValue $name) {
-        Write-Host "${name}: already set, kept."
-        continue
-    }
-    # A value exported in the shell (say, restored from a backup) wins over a new one.
-    $value = [Environment]::GetEnvironmentVariable($name)
-    if (-not $value) {
-        $bytes = [byte[]]::new(32)
-        [System.Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
-        $value = [Convert]::ToBase64String($bytes)
-    }
-    azd env set $name $value | Out-Null
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-    Write-Host "${name}: stored in the azd environment."
-}
+Write-Host 'FreshBooks app credentials: set.'

@@ -1,9 +1,8 @@
 #!/bin/sh
 # azd preprovision hook (posix). Runs before every `azd provision` / `azd up`.
-#  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
-#  2. Makes TOKEN_ENCRYPTION_KEY and ONBOARDING_SIGNING_KEY once per environment (32 random bytes,
-#     base64) and stores them with `azd env set`. An existing value is never replaced: a new token
-#     key would make every stored connection unreadable (rotate as README.md, "Deploy", says instead).
+# Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
+# The app's own keys are not made here: they live only in Key Vault, where postprovision.sh creates
+# each once (README.md, "Deploy").
 set -eu
 
 # The value in the azd environment, or empty. (azd also exports the environment's values to hooks,
@@ -30,17 +29,4 @@ if [ -n "$missing" ]; then
   done
   exit 1
 fi
-
-for name in TOKEN_ENCRYPTION_KEY ONBOARDING_SIGNING_KEY; do
-  if [ -n "$(azd env get-value "$name" 2>/dev/null || true)" ]; then
-    echo "$name: already set, kept."
-    continue
-  fi
-  # A value exported in the shell (say, restored from a backup) wins over a new one.
-  value=$(printenv "$name" 2>/dev/null) || value=""
-  if [ -z "$value" ]; then
-    value=$(openssl rand -base64 32)
-  fi
-  azd env set "$name" "$value" >/dev/null
-  echo "$name: stored in the azd environment."
-done
+echo "FreshBooks app credentials: set."
