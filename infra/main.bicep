@@ -1,6 +1,6 @@
 // FreshBooks Connect for Azure: everything `azd up` creates, in one resource group.
 // Reads top-down: names, then one module per concern (identity, storage, monitoring, key vault,
-// role assignments, the app, then the delete locks), then the outputs
+// role assignments, the app, then locks, resource logs, alerts and the workbook), then the outputs
 // azd stores in the environment (the hooks read them from there).
 // Keyless throughout: one user-assigned identity, Entra ID to storage and telemetry, secrets in Key Vault.
 // The app's own keys are not parameters: the postprovision hook creates them in the vault once.
@@ -71,6 +71,9 @@ param keyVaultPurgeProtection bool = true
 
 @description('CanNotDelete locks on the storage account and the Key Vault. false only for a throwaway environment.')
 param deleteLocks bool = true
+
+@description('E-mail address that alerts go to; empty: none (alerts still show in the portal).')
+param alertEmail string = ''
 
 @description('FreshBooks OAuth client id, from the FreshBooks developer portal.')
 @minLength(1)
@@ -203,7 +206,7 @@ module api 'app/api.bicep' = {
   ]
 }
 
-// Protection: it changes nothing the app needs to start, so it comes last.
+// Protection and monitoring: they change nothing the app needs to start, so they come last.
 module locks 'app/locks.bicep' = if (deleteLocks) {
   scope: rg
   params: {
@@ -214,6 +217,40 @@ module locks 'app/locks.bicep' = if (deleteLocks) {
     storage
     keyVault
   ]
+}
+
+module diagnostics 'app/diagnostics.bicep' = {
+  scope: rg
+  params: {
+    keyVaultName: names.keyVault
+    storageAccountName: names.storageAccount
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+  dependsOn: [
+    storage
+    keyVault
+  ]
+}
+
+module alerts 'app/alerts.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    nameSuffix: resourceToken
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    alertEmail: alertEmail
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: names.applicationInsights
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
 }
 
 @description('Region of the deployment.')

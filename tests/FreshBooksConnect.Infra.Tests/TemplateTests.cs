@@ -371,7 +371,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Equal("[parameters('environmentName')]", (string?)variables["tags"]!["azd-env-name"]);
         // Every module that creates tagged resources gets the same tags (the role assignments take none).
         var tagged = compiled.Modules.Where(module => module.Template["parameters"]!["tags"] is not null).ToList();
-        Assert.Equal(5, tagged.Count);
+        Assert.Equal(7, tagged.Count);
         Assert.All(tagged, module => Assert.Equal("[variables('tags')]", (string?)module.Deployment["properties"]!["parameters"]!["tags"]!["value"]));
     }
 
@@ -409,6 +409,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["deployerDataAccess"] = "${DEPLOYER_DATA_ACCESS}",
             ["keyVaultPurgeProtection"] = "${KEY_VAULT_PURGE_PROTECTION}",
             ["deleteLocks"] = "${DELETE_LOCKS}",
+            ["alertEmail"] = "${ALERT_EMAIL}",
         };
 
         Assert.Equal(expected.OrderBy(pair => pair.Key), file.ToDictionary(pair => pair.Key, pair => (string)pair.Value!["value"]!).OrderBy(pair => pair.Key));
