@@ -69,6 +69,11 @@ param deployerDataAccess bool = false
 @description('Key Vault purge protection and 90 days of soft delete. false only for a throwaway environment (7 days, purgeable); fixed once the vault exists.')
 param keyVaultPurgeProtection bool = true
 
+@description('Key Vault soft-delete retention in days; 0 follows keyVaultPurgeProtection. Set only for a vault created with another retention (it can\'t change): the preprovision hook does.')
+@minValue(0)
+@maxValue(90)
+param keyVaultRetentionDays int = 0
+
 @description('CanNotDelete locks on the storage account and the Key Vault. false only for a throwaway environment.')
 param deleteLocks bool = true
 
@@ -155,6 +160,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     freshBooksClientSecret: freshBooksClientSecret
     purgeProtection: keyVaultPurgeProtection
+    retentionDays: keyVaultRetentionDays
   }
 }
 

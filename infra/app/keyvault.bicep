@@ -24,6 +24,11 @@ param freshBooksClientSecret string
 @description('Purge protection and 90 days of soft delete (true); false for a throwaway environment: 7 days, purgeable.')
 param purgeProtection bool = true
 
+@description('Days a deleted secret or vault is kept; 0 follows purgeProtection (90 or 7). A vault keeps the retention it was created with, so an older environment\'s vault passes its own.')
+@minValue(0)
+@maxValue(90)
+param retentionDays int = 0
+
 @description('Names of the secrets the postprovision hook creates once; the app settings reference them.')
 var appKeySecretNames = {
   tokenEncryptionKey: 'token-encryption-key'
@@ -45,7 +50,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     // nobody can purge it sooner, so the token key outlives any mistake by 90 days. Both are fixed
     // once set: retention can't change after creation and purge protection can't be turned off.
     enableSoftDelete: true
-    softDeleteRetentionInDays: purgeProtection ? 90 : 7
+    softDeleteRetentionInDays: retentionDays > 0 ? retentionDays : (purgeProtection ? 90 : 7)
     // The API refuses false: leaving it out is what "off" means.
     enablePurgeProtection: purgeProtection ? true : null
     // The platform resolves Key Vault references over the public endpoint; RBAC guards the secrets.

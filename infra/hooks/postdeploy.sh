@@ -63,7 +63,7 @@ check() {
     failure="GET https://$host/api/health answered $code"
     return
   fi
-  if grep -q '"missing"\|"unresolved"' "$work/health"; then
+  if grep -q -E '"(missing|unresolved)"' "$work/health"; then
     failure="GET /api/health reports settings that are not set: $(cat "$work/health")"
   fi
 }

@@ -1,5 +1,7 @@
 # azd preprovision hook (Windows twin of preprovision.sh; keep the two in step).
-# Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
+#  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
+#  2. For an environment whose Key Vault exists already, pins KEY_VAULT_RETENTION_DAYS to the vault's
+#     own soft-delete retention, which can't change after creation (older templates made it 7 days).
 # The app's own keys are not made here: they live only in Key Vault, where postprovision.ps1 creates
 # each once (README.md, "Deploy").
 $ErrorActionPreference = 'Stop'
@@ -20,3 +22,23 @@ if ($missing) {
     exit 1
 }
 Write-Host 'FreshBooks app credentials: set.'
+
+function Get-Value([string] $Name) {
+    $value = Get-AzdValue $Name
+    if (-not $value) { $value = "$([Environment]::GetEnvironmentVariable($Name))".Trim() }
+    return $value
+}
+
+$vault = Get-Value 'AZURE_KEY_VAULT_NAME'
+if ($vault -and -not (Get-Value 'KEY_VAULT_RETENTION_DAYS')) {
+    $sub = Get-Value 'AZURE_SUBSCRIPTION_ID'
+    $arguments = @('keyvault', 'show', '--name', $vault, '--query', 'properties.softDeleteRetentionInDays', '--output', 'tsv')
+    if ($sub) { $arguments += @('--subscription', $sub) }
+    $days = "$(az @arguments 2>$null)".Trim()
+    if ($LASTEXITCODE -eq 0 -and $days -match '^[0-9]+$') {
+        azd env set KEY_VAULT_RETENTION_DAYS $days | Out-Null
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        Write-Host "Key Vault ${vault}: keeps its ${days}-day soft-delete retention (fixed when a vault is created); KEY_VAULT_RETENTION_DAYS=$days."
+    }
+    $global:LASTEXITCODE = 0
+}

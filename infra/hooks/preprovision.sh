@@ -1,6 +1,10 @@
 #!/bin/sh
 # azd preprovision hook (posix). Runs before every `azd provision` / `azd up`.
-# Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
+#  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
+#  2. For an environment whose Key Vault exists already, pins KEY_VAULT_RETENTION_DAYS to the vault's
+#     own soft-delete retention: a vault keeps the retention it was created with (older templates
+#     made it 7 days), and provisioning another value would fail. azd (>= 1.21.0) reads the value
+#     this sets in the same run.
 # The app's own keys are not made here: they live only in Key Vault, where postprovision.sh creates
 # each once (README.md, "Deploy").
 set -eu
@@ -30,3 +34,16 @@ if [ -n "$missing" ]; then
   exit 1
 fi
 echo "FreshBooks app credentials: set."
+
+vault=$(value_of AZURE_KEY_VAULT_NAME)
+if [ -n "$vault" ] && [ -z "$(value_of KEY_VAULT_RETENTION_DAYS)" ]; then
+  sub=$(value_of AZURE_SUBSCRIPTION_ID)
+  days=$(az keyvault show --name "$vault" ${sub:+--subscription "$sub"} --query properties.softDeleteRetentionInDays --output tsv 2>/dev/null) || days=""
+  case "$days" in
+    '' | *[!0-9]*) ;;
+    *)
+      azd env set KEY_VAULT_RETENTION_DAYS "$days" >/dev/null
+      echo "Key Vault $vault: keeps its ${days}-day soft-delete retention (fixed when a vault is created); KEY_VAULT_RETENTION_DAYS=$days."
+      ;;
+  esac
+fi

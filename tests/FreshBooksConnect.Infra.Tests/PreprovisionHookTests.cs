@@ -45,4 +45,35 @@ public sealed class PreprovisionHookTests : IDisposable
         Assert.Equal(before, sandbox.EnvFileText);
         Assert.DoesNotContain("secret-456", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_existing_vault_keeps_its_own_retention_which_the_same_runs_provision_reads()
+    {
+        // A vault an older template made has 7 days of soft delete, and a vault's retention can't change.
+        sandbox.StoreCredentials();
+        sandbox.StoreProvisionOutputs();
+        sandbox.SetState("vault-retention", "7");
+
+        var run = await sandbox.RunAsync("preprovision.sh");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("7", sandbox.Env()["KEY_VAULT_RETENTION_DAYS"]);
+        Assert.Contains("7-day soft-delete retention", run.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_new_environment_or_a_retention_already_chosen_is_left_to_the_template()
+    {
+        sandbox.StoreCredentials();
+        var fresh = await sandbox.RunAsync("preprovision.sh");
+        sandbox.StoreProvisionOutputs();
+        sandbox.Store("KEY_VAULT_RETENTION_DAYS", "30");
+        sandbox.SetState("vault-retention", "7");
+        var chosen = await sandbox.RunAsync("preprovision.sh");
+
+        Assert.True(fresh.ExitCode == 0, fresh.ToString());
+        Assert.True(chosen.ExitCode == 0, chosen.ToString());
+        Assert.Equal("30", sandbox.Env()["KEY_VAULT_RETENTION_DAYS"]);
+        Assert.DoesNotContain(sandbox.AzCommands(), command => command.StartsWith("keyvault", StringComparison.Ordinal));
+    }
 }

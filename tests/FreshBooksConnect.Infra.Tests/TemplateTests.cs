@@ -286,7 +286,9 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         var keyVault = compiled.ModuleWith("Microsoft.KeyVault/vaults");
         var vault = keyVault.Resource("Microsoft.KeyVault/vaults")["properties"]!;
 
-        Assert.Equal("[if(parameters('purgeProtection'), 90, 7)]", (string?)vault["softDeleteRetentionInDays"]);
+        Assert.Equal("[if(greater(parameters('retentionDays'), 0), parameters('retentionDays'), if(parameters('purgeProtection'), 90, 7))]", (string?)vault["softDeleteRetentionInDays"]);
+        Assert.Equal("[parameters('keyVaultRetentionDays')]", (string?)keyVault.Resolve(JsonValue.Create("[parameters('retentionDays')]")));
+        Assert.Equal(0, (int?)compiled.Root["parameters"]!["keyVaultRetentionDays"]!["defaultValue"]);
         // "false" is refused by the API: off means the property is left out.
         Assert.Equal("[if(parameters('purgeProtection'), true(), null())]", (string?)vault["enablePurgeProtection"]);
         Assert.Equal("[parameters('keyVaultPurgeProtection')]", (string?)keyVault.Resolve(JsonValue.Create("[parameters('purgeProtection')]")));
@@ -408,6 +410,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["freshBooksScopes"] = "${FRESHBOOKS_SCOPES}",
             ["deployerDataAccess"] = "${DEPLOYER_DATA_ACCESS}",
             ["keyVaultPurgeProtection"] = "${KEY_VAULT_PURGE_PROTECTION}",
+            ["keyVaultRetentionDays"] = "${KEY_VAULT_RETENTION_DAYS}",
             ["deleteLocks"] = "${DELETE_LOCKS}",
             ["alertEmail"] = "${ALERT_EMAIL}",
         };

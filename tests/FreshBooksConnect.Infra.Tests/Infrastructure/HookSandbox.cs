@@ -74,6 +74,9 @@ internal sealed class HookSandbox : IDisposable
           for (const [parameter, secret] of Object.entries(secretParameters)) {
             if (values[parameter] && values[parameter].value) fs.writeFileSync(path.join(state, 'vault', secret), values[parameter].value);
           }
+        } else if (command.startsWith('keyvault show')) {
+          if (option('--name') !== process.env.FAKE_VAULT || !has('vault-retention')) fail(3, 'ERROR: (ResourceNotFound) The Resource was not found.');
+          process.stdout.write(read('vault-retention') + '\n');
         } else if (command.startsWith('functionapp restart')) {
           fs.appendFileSync(file('restarts'), 'restart\n');
         } else if (command.startsWith('functionapp show')) {
@@ -211,7 +214,7 @@ internal sealed class HookSandbox : IDisposable
         foreach (var name in new[]
         {
             "FRESHBOOKS_CLIENT_ID", "FRESHBOOKS_CLIENT_SECRET", "FRESHBOOKS_REDIRECT_URI", "TOKEN_ENCRYPTION_KEY", "ONBOARDING_SIGNING_KEY",
-            "AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_KEY_VAULT_NAME", "AZURE_FUNCTION_APP_NAME",
+            "AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_KEY_VAULT_NAME", "AZURE_FUNCTION_APP_NAME", "KEY_VAULT_RETENTION_DAYS",
         })
         {
             environment[name] = null;
