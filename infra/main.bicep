@@ -1,7 +1,9 @@
 // FreshBooks Connect for Azure: everything `azd up` creates, in one resource group.
 // Reads top-down: names, then one module per concern (identity, storage, monitoring, key vault,
-// role assignments, the app), then the outputs azd stores in the environment.
+// role assignments, the app, then locks, resource logs, alerts and the workbook), then the outputs
+// azd stores in the environment (the hooks read them from there).
 // Keyless throughout: one user-assigned identity, Entra ID to storage and telemetry, secrets in Key Vault.
+// The app's own keys are not parameters: the postprovision hook creates them in the vault once.
 targetScope = 'subscription'
 
 @description('azd environment name; names the resource group and seeds the unique resource names.')
@@ -9,8 +11,40 @@ targetScope = 'subscription'
 @maxLength(64)
 param environmentName string
 
-@description('Region for all resources; it must offer the Flex Consumption plan.')
-@minLength(1)
+@description('Region for all resources: one that offers the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -18,8 +52,33 @@ param environmentName string
 })
 param location string
 
-@description('Object id of the user running azd (AZURE_PRINCIPAL_ID); gets data roles for local runs. Empty: none.')
+@description('Object id of the principal running azd (AZURE_PRINCIPAL_ID); gets data roles only with deployerDataAccess.')
 param principalId string = ''
+
+@description('Kind of that principal, as azd reports it (AZURE_PRINCIPAL_TYPE): a user, or a service principal in CI.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+@description('Give the deploying principal the storage data roles and Key Vault Secrets Officer (to run the app locally against these resources). Off by default: deploying needs none.')
+param deployerDataAccess bool = false
+
+@description('Key Vault purge protection and 90 days of soft delete. false only for a throwaway environment (7 days, purgeable); fixed once the vault exists.')
+param keyVaultPurgeProtection bool = true
+
+@description('Key Vault soft-delete retention in days; 0 follows keyVaultPurgeProtection. Set only for a vault created with another retention (it can\'t change): the preprovision hook does.')
+@minValue(0)
+@maxValue(90)
+param keyVaultRetentionDays int = 0
+
+@description('CanNotDelete locks on the storage account and the Key Vault. false only for a throwaway environment.')
+param deleteLocks bool = true
+
+@description('E-mail address that alerts go to; empty: none (alerts still show in the portal).')
+param alertEmail string = ''
 
 @description('FreshBooks OAuth client id, from the FreshBooks developer portal.')
 @minLength(1)
@@ -28,14 +87,6 @@ param freshBooksClientId string
 @description('FreshBooks OAuth client secret; stored only in Key Vault.')
 @secure()
 param freshBooksClientSecret string
-
-@description('Key that encrypts stored tokens: base64 of 32 random bytes (the preprovision hook makes one).')
-@secure()
-param tokenEncryptionKey string
-
-@description('Key that signs onboarding links: base64 of 32 random bytes (the preprovision hook makes one).')
-@secure()
-param onboardingSigningKey string
 
 @description('Space-separated FreshBooks scopes to ask for; empty asks for the app\'s registered scopes.')
 param freshBooksScopes string = ''
@@ -54,6 +105,10 @@ var names = {
   identity: 'id-api-${resourceToken}'
   storageAccount: 'st${resourceToken}'
   deploymentContainer: 'app-package'
+  hostContainers: [
+    'azure-webjobs-hosts'
+    'azure-webjobs-secrets'
+  ]
   logAnalytics: 'log-${resourceToken}'
   applicationInsights: 'appi-${resourceToken}'
   keyVault: 'kv-${resourceToken}'
@@ -83,6 +138,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: names.deploymentContainer
+    hostContainerNames: names.hostContainers
   }
 }
 
@@ -103,8 +159,8 @@ module keyVault 'app/keyvault.bicep' = {
     location: location
     tags: tags
     freshBooksClientSecret: freshBooksClientSecret
-    tokenEncryptionKey: tokenEncryptionKey
-    onboardingSigningKey: onboardingSigningKey
+    purgeProtection: keyVaultPurgeProtection
+    retentionDays: keyVaultRetentionDays
   }
 }
 
@@ -112,10 +168,14 @@ module rbac 'app/rbac.bicep' = {
   scope: rg
   params: {
     storageAccountName: names.storageAccount
+    deploymentContainerName: names.deploymentContainer
+    hostContainerNames: names.hostContainers
     keyVaultName: names.keyVault
     applicationInsightsName: names.applicationInsights
     identityName: names.identity
-    userPrincipalId: principalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+    deployerDataAccess: deployerDataAccess
   }
   // Given names rather than outputs (see `names`), so the order is spelled out.
   dependsOn: [
@@ -150,6 +210,53 @@ module api 'app/api.bicep' = {
   dependsOn: [
     rbac
   ]
+}
+
+// Protection and monitoring: they change nothing the app needs to start, so they come last.
+module locks 'app/locks.bicep' = if (deleteLocks) {
+  scope: rg
+  params: {
+    storageAccountName: names.storageAccount
+    keyVaultName: names.keyVault
+  }
+  dependsOn: [
+    storage
+    keyVault
+  ]
+}
+
+module diagnostics 'app/diagnostics.bicep' = {
+  scope: rg
+  params: {
+    keyVaultName: names.keyVault
+    storageAccountName: names.storageAccount
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+  dependsOn: [
+    storage
+    keyVault
+  ]
+}
+
+module alerts 'app/alerts.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    nameSuffix: resourceToken
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    alertEmail: alertEmail
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: names.applicationInsights
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
 }
 
 @description('Region of the deployment.')

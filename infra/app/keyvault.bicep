@@ -1,7 +1,10 @@
-// Key Vault for the three secrets the app needs: the FreshBooks client secret, the key that encrypts
-// stored tokens and the key that signs onboarding links. The app never sees them as plain settings:
-// its settings are Key Vault references resolved by the platform with the app's identity.
-// Access is by Azure RBAC (no access policies), granted in rbac.bicep.
+// Key Vault: the one home of the app's secrets. The FreshBooks client secret is yours and this
+// template writes it from FRESHBOOKS_CLIENT_SECRET on every provision. The app's own keys (the token
+// encryption key and the link signing key) are not written here at all: the postprovision hook
+// creates each once, when it is missing, and nothing writes it again (see infra/hooks/app-keys.bicep).
+// A provision from any machine therefore keeps them, and the vault's protection keeps them through a
+// mistaken delete. The app never sees a secret as a plain setting: its settings are Key Vault
+// references, resolved by the platform with the app's identity. Access is by Azure RBAC (rbac.bicep).
 
 @description('Key Vault name: 3-24 letters, digits and hyphens, globally unique.')
 @minLength(3)
@@ -18,13 +21,19 @@ param tags { *: string }
 @secure()
 param freshBooksClientSecret string
 
-@description('Key that encrypts stored tokens (base64, 32 bytes); its id in the app is k1.')
-@secure()
-param tokenEncryptionKey string
+@description('Purge protection and 90 days of soft delete (true); false for a throwaway environment: 7 days, purgeable.')
+param purgeProtection bool = true
 
-@description('Key that signs onboarding links (base64, 32 bytes).')
-@secure()
-param onboardingSigningKey string
+@description('Days a deleted secret or vault is kept; 0 follows purgeProtection (90 or 7). A vault keeps the retention it was created with, so an older environment\'s vault passes its own.')
+@minValue(0)
+@maxValue(90)
+param retentionDays int = 0
+
+@description('Names of the secrets the postprovision hook creates once; the app settings reference them.')
+var appKeySecretNames = {
+  tokenEncryptionKey: 'token-encryption-key'
+  onboardingSigningKey: 'onboarding-signing-key'
+}
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
@@ -37,10 +46,13 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
       name: 'standard'
     }
     enableRbacAuthorization: true
-    // Soft delete keeps a deleted vault recoverable. The shortest retention and no purge protection,
-    // so that `azd down --purge` can free the name for the next `azd up` of the same environment.
+    // A deleted vault (or secret) stays recoverable for the retention period; with purge protection
+    // nobody can purge it sooner, so the token key outlives any mistake by 90 days. Both are fixed
+    // once set: retention can't change after creation and purge protection can't be turned off.
     enableSoftDelete: true
-    softDeleteRetentionInDays: 7
+    softDeleteRetentionInDays: retentionDays > 0 ? retentionDays : (purgeProtection ? 90 : 7)
+    // The API refuses false: leaving it out is what "off" means.
+    enablePurgeProtection: purgeProtection ? true : null
     // The platform resolves Key Vault references over the public endpoint; RBAC guards the secrets.
     publicNetworkAccess: 'Enabled'
     networkAcls: {
@@ -58,22 +70,6 @@ resource clientSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
   }
 }
 
-resource tokenKey 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
-  parent: vault
-  name: 'token-encryption-key'
-  properties: {
-    value: tokenEncryptionKey
-  }
-}
-
-resource signingKey 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
-  parent: vault
-  name: 'onboarding-signing-key'
-  properties: {
-    value: onboardingSigningKey
-  }
-}
-
 @description('Key Vault name.')
 output name string = vault.name
 
@@ -82,8 +78,9 @@ output name string = vault.name
 @description('Versionless URI of the FreshBooks client secret.')
 output freshBooksClientSecretUri string = clientSecret.properties.secretUri
 
-@description('Versionless URI of the token encryption key.')
-output tokenEncryptionKeySecretUri string = tokenKey.properties.secretUri
+// Built from the vault's URI: the secret is not a resource of this template (the hook creates it).
+@description('Versionless URI of the token encryption key (the app\'s key k1).')
+output tokenEncryptionKeySecretUri string = '${vault.properties.vaultUri}secrets/${appKeySecretNames.tokenEncryptionKey}'
 
-@description('Versionless URI of the onboarding signing key.')
-output onboardingSigningKeySecretUri string = signingKey.properties.secretUri
+@description('Versionless URI of the onboarding link signing key.')
+output onboardingSigningKeySecretUri string = '${vault.properties.vaultUri}secrets/${appKeySecretNames.onboardingSigningKey}'

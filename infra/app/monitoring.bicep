@@ -41,5 +41,8 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 @description('Application Insights component name.')
 output applicationInsightsName string = applicationInsights.name
 
+@description('Log Analytics workspace resource id: alerts query it, resource logs go to it.')
+output logAnalyticsWorkspaceId string = logAnalytics.id
+
 @description('Connection string: an address, not a credential, since local auth is off.')
 output connectionString string = applicationInsights.properties.ConnectionString

@@ -1,5 +1,6 @@
 // One storage account, reached only with Entra ID (no account keys, no connection strings).
-// It holds the Functions host's own state, the deployment package that Flex Consumption runs from,
+// It holds the Functions host's own state (containers azure-webjobs-hosts and azure-webjobs-secrets),
+// the deployment package that Flex Consumption runs from,
 // and the app's data: tables for connections, consent states and the renewal index, and the
 // "renewals" queue that fans renewals out (with its poison queue, created up front so it can be watched).
 
@@ -16,6 +17,9 @@ param tags { *: string }
 
 @description('Blob container that holds the deployment package (azd uploads there, the app runs from there).')
 param deploymentContainerName string
+
+@description('Blob containers the Functions host keeps its own state in; made here so that roles can be scoped to them.')
+param hostContainerNames string[]
 
 @description('The app\'s tables; the names are part of its contract, change them together with the app.')
 var tableNames = [
@@ -66,6 +70,18 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+// The host's containers exist before the host starts: the identity's blob role is granted on each
+// container, not on the account, so the host could not create them itself.
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = [
+  for containerName in hostContainerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-06-01' = {
   parent: account

@@ -1,8 +1,9 @@
 # azd preprovision hook (Windows twin of preprovision.sh; keep the two in step).
 #  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
-#  2. Makes TOKEN_ENCRYPTION_KEY and ONBOARDING_SIGNING_KEY once per environment (32 random bytes,
-#     base64) and stores them with `azd env set`. An existing value is never replaced: a new token
-#     key would make every stored connection unreadable (rotate as README.md, "Deploy", says instead).
+#  2. For an environment whose Key Vault exists already, pins KEY_VAULT_RETENTION_DAYS to the vault's
+#     own soft-delete retention, which can't change after creation (older templates made it 7 days).
+# The app's own keys are not made here: they live only in Key Vault, where postprovision.ps1 creates
+# each once (README.md, "Deploy").
 $ErrorActionPreference = 'Stop'
 
 function Get-AzdValue([string] $Name) {
@@ -20,20 +21,24 @@ if ($missing) {
     $missing | ForEach-Object { [Console]::Error.WriteLine("  azd env set $_ <value>") }
     exit 1
 }
+Write-Host 'FreshBooks app credentials: set.'
 
-foreach ($name in 'TOKEN_ENCRYPTION_KEY', 'ONBOARDING_SIGNING_KEY') {
-    if (Get-AzdValue $name) {
-        Write-Host "${name}: already set, kept."
-        continue
+function Get-Value([string] $Name) {
+    $value = Get-AzdValue $Name
+    if (-not $value) { $value = "$([Environment]::GetEnvironmentVariable($Name))".Trim() }
+    return $value
+}
+
+$vault = Get-Value 'AZURE_KEY_VAULT_NAME'
+if ($vault -and -not (Get-Value 'KEY_VAULT_RETENTION_DAYS')) {
+    $sub = Get-Value 'AZURE_SUBSCRIPTION_ID'
+    $arguments = @('keyvault', 'show', '--name', $vault, '--query', 'properties.softDeleteRetentionInDays', '--output', 'tsv')
+    if ($sub) { $arguments += @('--subscription', $sub) }
+    $days = "$(az @arguments 2>$null)".Trim()
+    if ($LASTEXITCODE -eq 0 -and $days -match '^[0-9]+$') {
+        azd env set KEY_VAULT_RETENTION_DAYS $days | Out-Null
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        Write-Host "Key Vault ${vault}: keeps its ${days}-day soft-delete retention (fixed when a vault is created); KEY_VAULT_RETENTION_DAYS=$days."
     }
-    # A value exported in the shell (say, restored from a backup) wins over a new one.
-    $value = [Environment]::GetEnvironmentVariable($name)
-    if (-not $value) {
-        $bytes = [byte[]]::new(32)
-        [System.Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
-        $value = [Convert]::ToBase64String($bytes)
-    }
-    azd env set $name $value | Out-Null
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-    Write-Host "${name}: stored in the azd environment."
+    $global:LASTEXITCODE = 0
 }

@@ -1,9 +1,12 @@
 #!/bin/sh
 # azd preprovision hook (posix). Runs before every `azd provision` / `azd up`.
 #  1. Stops with a clear message when the FreshBooks app credentials are not in the azd environment.
-#  2. Makes TOKEN_ENCRYPTION_KEY and ONBOARDING_SIGNING_KEY once per environment (32 random bytes,
-#     base64) and stores them with `azd env set`. An existing value is never replaced: a new token
-#     key would make every stored connection unreadable (rotate as README.md, "Deploy", says instead).
+#  2. For an environment whose Key Vault exists already, pins KEY_VAULT_RETENTION_DAYS to the vault's
+#     own soft-delete retention: a vault keeps the retention it was created with (older templates
+#     made it 7 days), and provisioning another value would fail. azd (>= 1.21.0) reads the value
+#     this sets in the same run.
+# The app's own keys are not made here: they live only in Key Vault, where postprovision.sh creates
+# each once (README.md, "Deploy").
 set -eu
 
 # The value in the azd environment, or empty. (azd also exports the environment's values to hooks,
@@ -30,17 +33,17 @@ if [ -n "$missing" ]; then
   done
   exit 1
 fi
+echo "FreshBooks app credentials: set."
 
-for name in TOKEN_ENCRYPTION_KEY ONBOARDING_SIGNING_KEY; do
-  if [ -n "$(azd env get-value "$name" 2>/dev/null || true)" ]; then
-    echo "$name: already set, kept."
-    continue
-  fi
-  # A value exported in the shell (say, restored from a backup) wins over a new one.
-  value=$(printenv "$name" 2>/dev/null) || value=""
-  if [ -z "$value" ]; then
-    value=$(openssl rand -base64 32)
-  fi
-  azd env set "$name" "$value" >/dev/null
-  echo "$name: stored in the azd environment."
-done
+vault=$(value_of AZURE_KEY_VAULT_NAME)
+if [ -n "$vault" ] && [ -z "$(value_of KEY_VAULT_RETENTION_DAYS)" ]; then
+  sub=$(value_of AZURE_SUBSCRIPTION_ID)
+  days=$(az keyvault show --name "$vault" ${sub:+--subscription "$sub"} --query properties.softDeleteRetentionInDays --output tsv 2>/dev/null) || days=""
+  case "$days" in
+    '' | *[!0-9]*) ;;
+    *)
+      azd env set KEY_VAULT_RETENTION_DAYS "$days" >/dev/null
+      echo "Key Vault $vault: keeps its ${days}-day soft-delete retention (fixed when a vault is created); KEY_VAULT_RETENTION_DAYS=$days."
+      ;;
+  esac
+fi

@@ -95,11 +95,15 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
                 $"{setting.Name} must be a Key Vault reference, not {setting.Value}");
             if (match.Success)
             {
-                // ...whose URI main takes from the Key Vault module's outputs.
+                // ...whose URI main takes from the Key Vault module's outputs: the secret's own URI, or for a
+                // secret the postprovision hook creates (not a resource of the template), the vault's URI and its name.
                 var passed = (string?)compiled.App.Resolve(JsonValue.Create($"[parameters('{match.Groups[1].Value}')]"));
                 Assert.Matches($@"^\[reference\('{symbol}'\)\.outputs\.(\w+)\.value\]$", passed);
                 var output = Regex.Match(passed!, @"outputs\.(\w+)\.value").Groups[1].Value;
-                Assert.Contains("secretUri", (string?)keyVault.Template["outputs"]![output]!["value"], StringComparison.Ordinal);
+                var uri = (string?)keyVault.Template["outputs"]![output]!["value"] ?? "";
+                Assert.True(
+                    uri.Contains("secretUri", StringComparison.Ordinal) || (uri.Contains("vaultUri", StringComparison.Ordinal) && uri.Contains("secrets/", StringComparison.Ordinal)),
+                    $"{setting.Name} refers to {uri}, not a secret of the vault.");
             }
         });
     }
@@ -111,7 +115,8 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             .Where(pair => (string?)pair.Value!["type"] == "securestring")
             .Select(pair => pair.Key)
             .ToList();
-        Assert.Equal(["freshBooksClientSecret", "onboardingSigningKey", "tokenEncryptionKey"], secureParameters.Order(StringComparer.Ordinal));
+        // The app's own keys are no parameters at all: the postprovision hook creates them in the vault.
+        Assert.Equal(["freshBooksClientSecret"], secureParameters);
 
         Assert.All(compiled.AppSettings(), setting =>
         {
@@ -124,20 +129,31 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     }
 
     [Fact]
-    public void Secrets_reach_Key_Vault_only_from_secure_parameters()
+    public void The_template_writes_only_the_FreshBooks_client_secret_and_from_a_secure_parameter()
     {
         var keyVault = compiled.ModuleWith("Microsoft.KeyVault/vaults");
-        var secrets = keyVault.ResourcesOfType("Microsoft.KeyVault/vaults/secrets").ToList();
+        var secret = Assert.Single(keyVault.ResourcesOfType("Microsoft.KeyVault/vaults/secrets"));
 
-        Assert.Equal(
-            ["freshbooks-client-secret", "onboarding-signing-key", "token-encryption-key"],
-            secrets.Select(secret => LastNameSegment((string)secret["name"]!)).Order(StringComparer.Ordinal));
-        Assert.All(secrets, secret =>
-        {
-            var parameter = Arm.ParameterOnly().Match((string?)secret["properties"]!["value"] ?? "");
-            Assert.True(parameter.Success, $"Secret {secret["name"]} is not set from a parameter.");
-            Assert.Equal("securestring", (string?)keyVault.Template["parameters"]![parameter.Groups[1].Value]!["type"]);
-        });
+        Assert.Equal("freshbooks-client-secret", LastNameSegment((string)secret["name"]!));
+        var parameter = Arm.ParameterOnly().Match((string?)secret["properties"]!["value"] ?? "");
+        Assert.True(parameter.Success, "The client secret is not set from a parameter.");
+        Assert.Equal("securestring", (string?)keyVault.Template["parameters"]![parameter.Groups[1].Value]!["type"]);
+        Assert.Equal("[parameters('freshBooksClientSecret')]", (string?)keyVault.Resolve(JsonValue.Create($"[parameters('{parameter.Groups[1].Value}')]")));
+    }
+
+    [Fact]
+    public void The_settings_reference_the_secrets_the_postprovision_hook_creates_by_the_same_names()
+    {
+        var outputs = compiled.ModuleWith("Microsoft.KeyVault/vaults").Template;
+        var names = outputs["variables"]!["appKeySecretNames"]!.AsObject().Select(pair => (string)pair.Value!).Order(StringComparer.Ordinal).ToList();
+        var hook = File.ReadAllText(Repo.PathTo("infra", "hooks", "postprovision.sh"));
+        var hookNames = Regex.Match(hook, "secret_names=\"([^\"]+)\"").Groups[1].Value.Split(' ').Order(StringComparer.Ordinal);
+
+        Assert.Equal(["onboarding-signing-key", "token-encryption-key"], names);
+        Assert.Equal(names, hookNames);
+        Assert.Contains("variables('appKeySecretNames').tokenEncryptionKey", (string?)outputs["outputs"]!["tokenEncryptionKeySecretUri"]!["value"], StringComparison.Ordinal);
+        Assert.Contains("variables('appKeySecretNames').onboardingSigningKey", (string?)outputs["outputs"]!["onboardingSigningKeySecretUri"]!["value"], StringComparison.Ordinal);
+        Assert.Contains(".outputs.tokenEncryptionKeySecretUri.value", compiled.App.Deployment["properties"]!["parameters"]!["tokenEncryptionKeySecretUri"]!["value"]!.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -250,8 +266,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
 
         Assert.Equal(["connections", "consentstates", "renewalindex"], ChildNames(storage, "Microsoft.Storage/storageAccounts/tableServices/tables"));
         Assert.Equal(["renewals", "renewals-poison"], ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
-        var container = storage.Resource("Microsoft.Storage/storageAccounts/blobServices/containers");
-        Assert.Equal("None", (string?)container["properties"]!["publicAccess"]);
+        Assert.All(storage.ResourcesOfType("Microsoft.Storage/storageAccounts/blobServices/containers"), container => Assert.Equal("None", (string?)container["properties"]!["publicAccess"]));
     }
 
     [Fact]
@@ -266,6 +281,22 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     }
 
     [Fact]
+    public void Key_Vault_has_purge_protection_and_90_days_of_soft_delete_unless_a_throwaway_environment_turns_both_off()
+    {
+        var keyVault = compiled.ModuleWith("Microsoft.KeyVault/vaults");
+        var vault = keyVault.Resource("Microsoft.KeyVault/vaults")["properties"]!;
+
+        Assert.Equal("[if(greater(parameters('retentionDays'), 0), parameters('retentionDays'), if(parameters('purgeProtection'), 90, 7))]", (string?)vault["softDeleteRetentionInDays"]);
+        Assert.Equal("[parameters('keyVaultRetentionDays')]", (string?)keyVault.Resolve(JsonValue.Create("[parameters('retentionDays')]")));
+        Assert.Equal(0, (int?)compiled.Root["parameters"]!["keyVaultRetentionDays"]!["defaultValue"]);
+        // "false" is refused by the API: off means the property is left out.
+        Assert.Equal("[if(parameters('purgeProtection'), true(), null())]", (string?)vault["enablePurgeProtection"]);
+        Assert.Equal("[parameters('keyVaultPurgeProtection')]", (string?)keyVault.Resolve(JsonValue.Create("[parameters('purgeProtection')]")));
+        Assert.True((bool?)compiled.Root["parameters"]!["keyVaultPurgeProtection"]!["defaultValue"]);
+        Assert.Equal("bool", (string?)compiled.Root["parameters"]!["keyVaultPurgeProtection"]!["type"]);
+    }
+
+    [Fact]
     public void Application_Insights_accepts_Entra_ID_only()
     {
         var monitoring = compiled.ModuleWith("Microsoft.Insights/components");
@@ -275,41 +306,59 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     }
 
     [Fact]
-    public void Identity_and_deploying_user_get_the_agreed_roles()
+    public void Identity_gets_its_blob_roles_on_its_containers_only_and_the_other_data_roles_where_it_uses_them()
     {
-        const string blobOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
-        const string queueContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
-        const string tableContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
-        const string secretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
-        const string secretsOfficer = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
-        const string metricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
         var rbac = compiled.ModuleWith("Microsoft.Authorization/roleAssignments");
-        var assignments = rbac.ResourcesOfType("Microsoft.Authorization/roleAssignments").ToList();
-
-        var granted = assignments
-            .SelectMany(assignment => RoleIds(rbac, assignment).Select(role => (
-                role,
-                principal: (string?)assignment["properties"]!["principalType"],
-                scope: (string?)assignment["scope"] ?? "",
-                condition: (string?)assignment["condition"])))
-            .ToList();
+        var granted = Grants(rbac).Where(g => g.Principal == "ServicePrincipal").ToList();
 
         Assert.Equal(
-            new[] { blobOwner, queueContributor, tableContributor, secretsUser, metricsPublisher }.Order(),
-            granted.Where(g => g.principal == "ServicePrincipal").Select(g => g.role).Order());
-        Assert.Equal(
-            new[] { blobOwner, queueContributor, tableContributor, secretsOfficer }.Order(),
-            granted.Where(g => g.principal == "User").Select(g => g.role).Order());
-        Assert.All(granted.Where(g => g.principal == "User"), g => Assert.Equal("[not(empty(parameters('userPrincipalId')))]", g.condition));
-        Assert.All(granted.Where(g => g.principal == "ServicePrincipal"), g => Assert.Null(g.condition));
+            new[] { BlobContributor, BlobOwner, QueueContributor, TableContributor, SecretsUser, MetricsPublisher }.Order(),
+            granted.Select(g => g.Role).Order());
+        Assert.All(granted, g => Assert.Null(g.Condition));
 
-        // Storage roles on the account, secrets roles on the vault, the publisher role on App Insights.
-        Assert.All(granted.Where(g => g.role is blobOwner or queueContributor or tableContributor), g => Assert.Contains("Microsoft.Storage/storageAccounts", g.scope, StringComparison.Ordinal));
-        Assert.All(granted.Where(g => g.role is secretsUser or secretsOfficer), g => Assert.Contains("Microsoft.KeyVault/vaults", g.scope, StringComparison.Ordinal));
-        Assert.All(granted.Where(g => g.role is metricsPublisher), g => Assert.Contains("Microsoft.Insights/components", g.scope, StringComparison.Ordinal));
+        // Blob: the deployment container (Contributor) and each of the host's containers (Owner), never the account.
+        var deployment = Assert.Single(granted, g => g.Role == BlobContributor);
+        Assert.Equal("[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', parameters('storageAccountName'), 'default', parameters('deploymentContainerName'))]", deployment.Scope);
+        var host = Assert.Single(granted, g => g.Role == BlobOwner);
+        Assert.Equal("[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', parameters('storageAccountName'), 'default', parameters('hostContainerNames')[copyIndex()])]", host.Scope);
+        Assert.Equal("[variables('names').deploymentContainer]", (string?)rbac.Resolve(JsonValue.Create("[parameters('deploymentContainerName')]")));
+        Assert.Equal("[variables('names').hostContainers]", (string?)rbac.Resolve(JsonValue.Create("[parameters('hostContainerNames')]")));
+        Assert.Equal("app-package", (string?)compiled.Root["variables"]!["names"]!["deploymentContainer"]);
+        Assert.Equal(["azure-webjobs-hosts", "azure-webjobs-secrets"], compiled.Root["variables"]!["names"]!["hostContainers"]!.AsArray().Select(name => (string?)name));
+        Assert.DoesNotContain(granted, g => g.Role is BlobOwner or BlobContributor && !g.Scope.Contains("/containers", StringComparison.Ordinal));
 
-        // main passes the deploying user's object id (AZURE_PRINCIPAL_ID) through.
-        Assert.Equal("[parameters('principalId')]", (string?)rbac.Resolve(JsonValue.Create("[parameters('userPrincipalId')]")));
+        // Queue and table on the account (the host makes a diagnostics table per month), secrets read-only on the vault.
+        Assert.All(granted.Where(g => g.Role is QueueContributor or TableContributor), g => Assert.Equal("[resourceId('Microsoft.Storage/storageAccounts', parameters('storageAccountName'))]", g.Scope));
+        Assert.Contains("Microsoft.KeyVault/vaults", Assert.Single(granted, g => g.Role == SecretsUser).Scope, StringComparison.Ordinal);
+        Assert.Contains("Microsoft.Insights/components", Assert.Single(granted, g => g.Role == MetricsPublisher).Scope, StringComparison.Ordinal);
+
+        // The host's containers exist before the host does: a role on a container can't create it.
+        var storage = compiled.ModuleWith("Microsoft.Storage/storageAccounts");
+        Assert.Equal("[variables('names').hostContainers]", (string?)storage.Resolve(JsonValue.Create("[parameters('hostContainerNames')]")));
+        Assert.Contains(storage.ResourcesOfType("Microsoft.Storage/storageAccounts/blobServices/containers"), container =>
+            ((string)container["name"]!).Contains("parameters('hostContainerNames')[copyIndex()]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_deploying_principal_gets_data_roles_only_when_asked_and_as_the_principal_type_azd_reports()
+    {
+        var rbac = compiled.ModuleWith("Microsoft.Authorization/roleAssignments");
+        var deployer = Grants(rbac).Where(g => g.Principal != "ServicePrincipal").ToList();
+
+        Assert.Equal(new[] { BlobOwner, QueueContributor, TableContributor, SecretsOfficer }.Order(), deployer.Select(g => g.Role).Order());
+        Assert.All(deployer, g => Assert.Equal("[parameters('deployerPrincipalType')]", g.Principal));
+        Assert.All(deployer, g => Assert.Equal("[variables('grantDeployer')]", g.Condition));
+        Assert.Equal("[and(parameters('deployerDataAccess'), not(empty(parameters('deployerPrincipalId'))))]", (string?)rbac.Template["variables"]!["grantDeployer"]);
+
+        // main passes azd's principal id and type through, and data access is off unless asked for.
+        Assert.Equal("[parameters('principalId')]", (string?)rbac.Resolve(JsonValue.Create("[parameters('deployerPrincipalId')]")));
+        Assert.Equal("[parameters('principalType')]", (string?)rbac.Resolve(JsonValue.Create("[parameters('deployerPrincipalType')]")));
+        Assert.Equal("[parameters('deployerDataAccess')]", (string?)rbac.Resolve(JsonValue.Create("[parameters('deployerDataAccess')]")));
+        var parameters = compiled.Root["parameters"]!;
+        Assert.False((bool?)parameters["deployerDataAccess"]!["defaultValue"]);
+        Assert.Equal("User", (string?)parameters["principalType"]!["defaultValue"]);
+        Assert.Equal(["User", "ServicePrincipal", "Group"], parameters["principalType"]!["allowedValues"]!.AsArray().Select(value => (string?)value));
+        Assert.DoesNotContain("'User'", rbac.Template.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -324,7 +373,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Equal("[parameters('environmentName')]", (string?)variables["tags"]!["azd-env-name"]);
         // Every module that creates tagged resources gets the same tags (the role assignments take none).
         var tagged = compiled.Modules.Where(module => module.Template["parameters"]!["tags"] is not null).ToList();
-        Assert.Equal(5, tagged.Count);
+        Assert.Equal(7, tagged.Count);
         Assert.All(tagged, module => Assert.Equal("[variables('tags')]", (string?)module.Deployment["properties"]!["parameters"]!["tags"]!["value"]));
     }
 
@@ -355,11 +404,15 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["environmentName"] = "${AZURE_ENV_NAME}",
             ["location"] = "${AZURE_LOCATION}",
             ["principalId"] = "${AZURE_PRINCIPAL_ID}",
+            ["principalType"] = "${AZURE_PRINCIPAL_TYPE}",
             ["freshBooksClientId"] = "${FRESHBOOKS_CLIENT_ID}",
             ["freshBooksClientSecret"] = "${FRESHBOOKS_CLIENT_SECRET}",
-            ["tokenEncryptionKey"] = "${TOKEN_ENCRYPTION_KEY}",
-            ["onboardingSigningKey"] = "${ONBOARDING_SIGNING_KEY}",
             ["freshBooksScopes"] = "${FRESHBOOKS_SCOPES}",
+            ["deployerDataAccess"] = "${DEPLOYER_DATA_ACCESS}",
+            ["keyVaultPurgeProtection"] = "${KEY_VAULT_PURGE_PROTECTION}",
+            ["keyVaultRetentionDays"] = "${KEY_VAULT_RETENTION_DAYS}",
+            ["deleteLocks"] = "${DELETE_LOCKS}",
+            ["alertEmail"] = "${ALERT_EMAIL}",
         };
 
         Assert.Equal(expected.OrderBy(pair => pair.Key), file.ToDictionary(pair => pair.Key, pair => (string)pair.Value!["value"]!).OrderBy(pair => pair.Key));
@@ -406,6 +459,23 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
                     : [LastNameSegment(name)];
             })
             .Order(StringComparer.Ordinal)
+            .ToList();
+
+    private const string BlobOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+    private const string BlobContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    private const string QueueContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+    private const string TableContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
+    private const string SecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+    private const string SecretsOfficer = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+    private const string MetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+
+    private static List<(string Role, string? Principal, string Scope, string? Condition)> Grants(Module rbac) =>
+        rbac.ResourcesOfType("Microsoft.Authorization/roleAssignments")
+            .SelectMany(assignment => RoleIds(rbac, assignment).Select(role => (
+                role,
+                (string?)assignment["properties"]!["principalType"],
+                (string?)assignment["scope"] ?? "",
+                (string?)assignment["condition"])))
             .ToList();
 
     /// <summary>Role definition ids an assignment grants: a literal variable property, or the items of a copy loop's variable.</summary>

@@ -118,7 +118,8 @@ public sealed class Module(JsonObject deployment)
 
     public JsonObject Template => Deployment["properties"]!["template"]!.AsObject();
 
-    public IEnumerable<JsonObject> Resources => Arm.Resources(Template);
+    /// <summary>The resources the module creates (an <c>existing</c> one is only looked up).</summary>
+    public IEnumerable<JsonObject> Resources => Arm.Resources(Template).Where(resource => (bool?)resource["existing"] != true);
 
     public IEnumerable<JsonObject> ResourcesOfType(string type) =>
         Resources.Where(resource => string.Equals((string?)resource["type"], type, StringComparison.OrdinalIgnoreCase));

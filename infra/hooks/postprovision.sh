@@ -1,0 +1,158 @@
+#!/bin/sh
+# azd postprovision hook (posix). Runs after every provision (`azd provision`, `azd up`), when the
+# vault exists.
+#  1. Key Vault is the only home of the app's own keys: token-encryption-key (the app's k1) and
+#     onboarding-signing-key. Each is created once, when the vault does not have it, and never
+#     written again: a provision from any machine, with or without the old .azure folder, keeps them.
+#     A new key is 32 random bytes (openssl), written through infra/hooks/app-keys.bicep with a
+#     parameters file that only this user can read and that is deleted at exit: never on a command
+#     line, never in the azd environment, never printed.
+#  2. Environments made by older templates kept both keys in the azd environment (.env). Once the
+#     vault holds a key its old copy is removed from there; a key the vault lacks is restored from
+#     that copy rather than replaced by a new one.
+#  3. A new environment's role assignments take minutes to reach storage, and until then the first
+#     deploy fails with 403: after creating keys this hook waits that out, then restarts the app so it
+#     resolves its Key Vault references again.
+# Needs the Azure CLI signed in (`az login`) to the environment's subscription.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+secret_names="token-encryption-key onboarding-signing-key"
+
+# The value in the azd environment, or else in this process's environment, or empty.
+value_of() {
+  value=$(azd env get-value "$1" 2>/dev/null) || value=""
+  if [ -z "$value" ]; then
+    value=$(printenv "$1" 2>/dev/null) || value=""
+  fi
+  printf '%s' "$value"
+}
+
+# The azd environment variable older templates kept a secret's value in.
+legacy_name_of() {
+  case "$1" in
+    token-encryption-key) echo TOKEN_ENCRYPTION_KEY ;;
+    onboarding-signing-key) echo ONBOARDING_SIGNING_KEY ;;
+  esac
+}
+
+# The app-keys.bicep parameter that creates a secret.
+parameter_of() {
+  case "$1" in
+    token-encryption-key) echo tokenEncryptionKey ;;
+    onboarding-signing-key) echo onboardingSigningKey ;;
+  esac
+}
+
+sub=$(value_of AZURE_SUBSCRIPTION_ID)
+rg=$(value_of AZURE_RESOURCE_GROUP)
+vault=$(value_of AZURE_KEY_VAULT_NAME)
+app=$(value_of AZURE_FUNCTION_APP_NAME)
+for required in sub rg vault app; do
+  eval "is=\$$required"
+  if [ -z "$is" ]; then
+    echo "ERROR: the azd environment lacks the provision's outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME); run azd provision." >&2
+    exit 1
+  fi
+done
+
+if ! az account show --subscription "$sub" --query id --output tsv >/dev/null 2>&1; then
+  echo "ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login" >&2
+  echo "(The hooks create the app's keys in Key Vault with the Azure CLI.)" >&2
+  exit 1
+fi
+
+umask 077
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+vault_id="/subscriptions/$sub/resourceGroups/$rg/providers/Microsoft.KeyVault/vaults/$vault"
+
+# Sets $state to present or missing, asking Azure Resource Manager for the secret's metadata only
+# (never its value). Any other answer stops the hook: a key is never created on a doubt.
+state_of() {
+  set +e
+  az resource show --ids "$vault_id/secrets/$1" --query name --output tsv >/dev/null 2>"$work/error"
+  code=$?
+  set -e
+  if [ "$code" -eq 0 ]; then
+    state=present
+  elif [ "$code" -eq 3 ] || grep -q "ResourceNotFound" "$work/error"; then
+    state=missing
+  else
+    echo "ERROR: could not tell whether Key Vault $vault has secret $1 (az exit code $code); nothing was created." >&2
+    cat "$work/error" >&2
+    exit 1
+  fi
+}
+
+missing=""
+for name in $secret_names; do
+  state_of "$name"
+  if [ "$state" = present ]; then
+    echo "$name: in Key Vault $vault, kept."
+  else
+    missing="$missing $name"
+  fi
+done
+
+created=""
+if [ -n "$missing" ]; then
+  parameters="$work/app-keys.parameters.json"
+  {
+    printf '{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#","contentVersion":"1.0.0.0","parameters":{'
+    printf '"vaultName":{"value":"%s"}' "$vault"
+    for name in $missing; do
+      legacy=$(azd env get-value "$(legacy_name_of "$name")" 2>/dev/null) || legacy=""
+      if [ -n "$legacy" ]; then
+        key=$legacy
+      else
+        key=$(openssl rand -base64 32)
+      fi
+      # printf is a shell builtin: the key reaches the file without being any process's argument.
+      printf ',"%s":{"value":"%s"}' "$(parameter_of "$name")" "$key"
+    done
+    printf '}}\n'
+  } >"$parameters"
+  key=""
+  legacy=""
+
+  az deployment group create --subscription "$sub" --resource-group "$rg" --name app-keys \
+    --template-file "$here/app-keys.bicep" --parameters "@$parameters" --output none
+  rm -f "$parameters"
+
+  for name in $missing; do
+    state_of "$name"
+    if [ "$state" != present ]; then
+      echo "ERROR: Key Vault $vault still lacks $name after creating it." >&2
+      exit 1
+    fi
+    if [ -n "$(azd env get-value "$(legacy_name_of "$name")" 2>/dev/null || true)" ]; then
+      echo "$name: restored into Key Vault $vault from the azd environment's old copy."
+    else
+      echo "$name: created in Key Vault $vault (32 random bytes)."
+    fi
+    created="$created $name"
+  done
+fi
+
+# The vault holds both keys now: an old copy in the azd environment is only a risk (plain text).
+for name in $secret_names; do
+  legacy_name=$(legacy_name_of "$name")
+  if [ -n "$(azd env get-value "$legacy_name" 2>/dev/null || true)" ]; then
+    azd env set "$legacy_name" "" >/dev/null
+    echo "$legacy_name: removed from the azd environment; the key lives in Key Vault only."
+  fi
+done
+
+if [ -n "$created" ]; then
+  wait_seconds=${ROLE_PROPAGATION_WAIT_SECONDS:-180}
+  if [ "$wait_seconds" -gt 0 ]; then
+    echo "New keys: waiting ${wait_seconds}s for this environment's new role assignments to take effect before the deploy (ROLE_PROPAGATION_WAIT_SECONDS changes this)."
+    sleep "$wait_seconds"
+  fi
+  # The app may have started before its keys existed; a restart makes it resolve its references again.
+  az functionapp restart --subscription "$sub" --resource-group "$rg" --name "$app" --output none
+  echo "Function app $app restarted to read its keys."
+fi
