@@ -29,7 +29,7 @@ public class ConnectStack : IAsyncLifetime
     }
 
     /// <param name="storageOnDisk">Azurite keeps its data on disk, so a test can stop and restart it (a storage outage).</param>
-    protected ConnectStack(bool storageOnDisk) => Azurite = new AzuriteFixture(storageOnDisk);
+    protected ConnectStack(bool storageOnDisk) => Azurite = storageOnDisk ? AzuriteFixture.OnDisk() : new AzuriteFixture();
 
     public AzuriteFixture Azurite { get; }
 
@@ -51,7 +51,7 @@ public class ConnectStack : IAsyncLifetime
     {
         await Azurite.StartAsync();
         Emulator = await FreshBooksEmulator.StartAsync(
-            new EmulatorOptions { ClientId = ClientId, ClientSecret = ClientSecret, Users = [EmulatedUser.Default, SecondUser] },
+            new EmulatorOptions { ClientId = ClientId, ClientSecret = ClientSecret, Users = [EmulatedUser.Default, SecondUser, EmulatedUser.MultiBusiness] },
             Clock);
         App = await StartAppAsync();
     }

@@ -32,15 +32,16 @@ public sealed partial class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     private int _disposed;
 
     public AzuriteFixture()
-        : this(onDisk: false)
     {
     }
 
-    /// <param name="onDisk">
-    /// Keep the data in files in its working directory instead of in memory, so <see cref="StopAsync"/> and
+    private AzuriteFixture(bool onDisk) => _onDisk = onDisk;
+
+    /// <summary>
+    /// An Azurite that keeps its data in files in its working directory instead of in memory, so <see cref="StopAsync"/> and
     /// <see cref="RestartAsync"/> are an outage that loses nothing (Azurite writes its files when it is stopped with SIGINT).
-    /// </param>
-    public AzuriteFixture(bool onDisk) => _onDisk = onDisk;
+    /// </summary>
+    public static AzuriteFixture OnDisk() => new(onDisk: true);
 
     public int BlobPort { get; private set; }
 
