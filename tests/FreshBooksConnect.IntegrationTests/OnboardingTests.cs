@@ -58,6 +58,20 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_with_several_businesses_one_without_accounting_is_shown_and_served_sensibly()
+    {
+        var (status, page, connectionId) = await App.ConnectAsync("babbage", EmulatedUser.MultiBusiness.Id);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Charles Babbage (charles@example.com) connected Difference Engine Works, Analytical Engines Ltd. and Babbage Lecture Tours.", page);
+        var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
+        var businesses = token.GetProperty("businesses").EnumerateArray().ToList();
+        Assert.Equal(["DEW101", "AEL001", null], businesses.Select(b => b.TryGetProperty("accountId", out var account) ? account.GetString() : null));
+        Assert.Equal(["owner", "business_accountant", "business_manager"], businesses.Select(b => b.GetProperty("role").GetString()));
+        Assert.Equal([77101L, 77001L, 77102L], businesses.Select(b => b.GetProperty("businessId").GetInt64()));
+    }
+
+    [Fact]
     public async Task Denied_consent_shows_a_clear_page_and_stores_nothing()
     {
         var (link, _) = await App.CreateLinkAsync("declines");

@@ -67,16 +67,82 @@ public sealed class FreshBooksClientTests
     }
 
     [Theory]
-    [InlineData(-3600, -3600)] // a refresh that echoes the grant's original created_at: expiry follows created_at
-    [InlineData(7200, 0)]      // created_at in the future (a skewed clock): clamped to receipt + expires_in
-    public async Task Expiry_is_created_at_plus_expires_in_clamped_by_the_time_of_asking(int createdOffset, int expectedOffset)
+    [InlineData("-39600")]                 // a refresh that echoes the grant's original created_at (11 hours ago)
+    [InlineData("MILLISECONDS")]           // created_at in milliseconds
+    [InlineData(null)]                     // no created_at
+    [InlineData("3600")]                   // created_at an hour ahead (a skewed clock)
+    [InlineData("\"STRING\"")]            // created_at as a string
+    public async Task Expiry_counts_from_when_the_answer_arrived_whatever_created_at_says(string? createdAt)
     {
-        var (client, _) = Create((_, _) => Json(HttpStatusCode.OK,
-            $$$"""{"access_token":"a","refresh_token":"r","expires_in":43200,"created_at":{{{Now.AddSeconds(createdOffset).ToUnixTimeSeconds()}}}}"""));
+        var value = createdAt switch
+        {
+            null => null,
+            "MILLISECONDS" => Now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "\"STRING\"" => $"\"{Now.ToUnixTimeSeconds()}\"",
+            _ => Now.AddSeconds(int.Parse(createdAt, System.Globalization.CultureInfo.InvariantCulture)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var (client, handler) = Create((_, _) => Json(HttpStatusCode.OK,
+            $$$"""{"access_token":"a","token_type":"Bearer","refresh_token":"r","expires_in":43200{{{(value is null ? "" : $",\"created_at\":{value}")}}}}"""));
 
         var result = await client.RefreshAsync("r0", default);
 
-        Assert.Equal(Now.AddHours(12).AddSeconds(expectedOffset), result.Value!.AccessTokenExpiresAt);
+        Assert.True(result.IsSuccess);
+        Assert.Equal(Now.AddHours(12), result.Value!.AccessTokenExpiresAt);
+        Assert.Single(handler.Sent);
+    }
+
+    public static TheoryData<string, string?, string, string, int> OddButUsableAnswers() => new()
+    {
+        // body, content type, expected access token, expected refresh token, expected lifetime in seconds
+        { """{"access_token":"a","token_type":"Bearer","refresh_token":"r","scope":"s"}""", "application/json", "a", "r", FreshBooksClient.AssumedLifetimeSeconds },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":null,"refresh_token":"r"}""", "application/json", "a", "r", FreshBooksClient.AssumedLifetimeSeconds },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":0,"refresh_token":"r"}""", "application/json", "a", "r", FreshBooksClient.AssumedLifetimeSeconds },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":-1,"refresh_token":"r"}""", "application/json", "a", "r", FreshBooksClient.AssumedLifetimeSeconds },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":99999999999999,"refresh_token":"r"}""", "application/json", "a", "r", FreshBooksClient.AssumedLifetimeSeconds },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":"soon","refresh_token":"r"}""", "application/json", "a", "r", FreshBooksClient.AssumedLifetimeSeconds },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":43200.0,"refresh_token":"r"}""", "application/json", "a", "r", 43200 },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":"43200","refresh_token":"r"}""", "application/json", "a", "r", 43200 },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":43200,"refresh_token":"r"}""", "application/json; charset=foo-unknown", "a", "r", 43200 },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":43200,"refresh_token":"r"}""", null, "a", "r", 43200 },
+        { """{"access_token":"  a \n","token_type":"Bearer","expires_in":43200,"refresh_token":" r\n "}""", "application/json", "a", "r", 43200 },
+        { """{"access_token":"a","token_type":"bearer","expires_in":43200,"refresh_token":"r"}""", "application/json", "a", "r", 43200 },
+        { """{"access_token":"a","expires_in":43200,"refresh_token":"r"}""", "application/json", "a", "r", 43200 },
+        { """{"access_token":"a","token_type":"Bearer","expires_in":43200,"refresh_token":"r","direct_buy_tokens":{"x":[1,{"y":null}]},"new":[true]}""", "application/json", "a", "r", 43200 },
+    };
+
+    [Theory]
+    [MemberData(nameof(OddButUsableAnswers))]
+    public async Task A_200_that_carries_a_pair_is_used_whatever_else_is_odd_and_never_asked_again(string body, string? contentType, string access, string refresh, int lifetime)
+    {
+        var (client, handler) = Create((_, _) => new HttpResponseMessage(HttpStatusCode.OK)
+        {
+            Content = contentType is null ? new ByteArrayContent(Encoding.UTF8.GetBytes(body)) : new ByteArrayContent(Encoding.UTF8.GetBytes(body)) { Headers = { { "Content-Type", contentType } } },
+        });
+
+        var result = await client.RefreshAsync("r0", default);
+
+        Assert.True(result.IsSuccess, $"{result.Outcome} {result.Error}");
+        Assert.Equal(access, result.Value!.AccessToken);
+        Assert.Equal(refresh, result.Value.RefreshToken);
+        Assert.Equal(Now.AddSeconds(lifetime), result.Value.AccessTokenExpiresAt);
+        Assert.Single(handler.Sent);
+    }
+
+    [Theory]
+    [InlineData("""{"access_token":"a","token_type":"Bearer","expires_in":43200}""")]
+    [InlineData("""{"token_type":"Bearer"}""")]
+    [InlineData("<html><body>Thanks for waiting</body></html>")]
+    [InlineData("""{"access_token":"a","refresh_token":"   "}""")]
+    [InlineData("[1,2]")]
+    public async Task A_200_without_a_refresh_token_is_an_unreadable_answer_not_a_transient_failure(string body)
+    {
+        var (client, handler) = Create((_, _) => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+
+        var result = await client.RefreshAsync("r0", default);
+
+        // FreshBooks may have spent the refresh token: asking again at once would spend it twice.
+        Assert.Equal(FreshBooksOutcome.UnreadableAnswer, result.Outcome);
+        Assert.Single(handler.Sent);
     }
 
     [Theory]
@@ -133,14 +199,6 @@ public sealed class FreshBooksClientTests
     }
 
     [Fact]
-    public async Task A_success_without_tokens_is_treated_as_malformed_and_transient()
-    {
-        var (client, _) = Create((_, _) => Json(HttpStatusCode.OK, """{"token_type":"Bearer"}"""));
-
-        Assert.Equal(FreshBooksOutcome.Transient, (await client.RefreshAsync("r0", default)).Outcome);
-    }
-
-    [Fact]
     public async Task Identity_reads_every_business_membership_and_sends_the_bearer_token()
     {
         var (client, handler) = Create((_, _) => Json(HttpStatusCode.OK, """
@@ -160,5 +218,45 @@ public sealed class FreshBooksClientTests
         Assert.Equal(
             [new BusinessMembership(1001, "owner", 77, "b-77", "Engines", "AC77"), new BusinessMembership(1002, "manager", 88, "b-88", "Looms", "AC88")],
             identity.Businesses);
+    }
+
+    [Fact]
+    public async Task Identity_reads_FreshBooks_shapes_nulls_numbers_as_strings_and_unknown_fields()
+    {
+        var (client, _) = Create((_, _) => Json(HttpStatusCode.OK, """
+            {"response":{"id":"42","identity_id":42,"identity_uuid":"u-42","first_name":null,"last_name":"Lovelace","email":"ada@example.com",
+             "phone_numbers":[],"addresses":[{"street":null}],"profession":null,"subscription_statuses":{},
+             "business_memberships":[
+               {"id":1001,"role":"owner","unacknowledged_change":false,"business":{"id":"77","business_uuid":"b-77","name":"Engines","account_id":"AC77","address":null,"business_clients":[]}},
+               {"id":1002,"role":"business_manager","business":{"id":88,"business_uuid":"b-88","name":"Looms","account_id":null}},
+               {"id":1003,"role":"business_accountant","business":{"id":99,"name":"Numbers Inc","account_id":12345}},
+               {"id":1004,"role":"owner","business":null}],
+             "roles":[{"id":1,"role":"admin","systemid":77,"userid":42,"accountid":"AC77"}],
+             "groups":[],"links":{},"permissions":{}}}
+            """));
+
+        var identity = (await client.GetIdentityAsync("access", default)).Value!;
+
+        Assert.Equal(42, identity.Id);
+        Assert.Equal("Lovelace", identity.DisplayName);
+        Assert.Equal(
+            [
+                new BusinessMembership(1001, "owner", 77, "b-77", "Engines", "AC77"),
+                new BusinessMembership(1002, "business_manager", 88, "b-88", "Looms", null),
+                new BusinessMembership(1003, "business_accountant", 99, null, "Numbers Inc", "12345"),
+            ],
+            identity.Businesses);
+    }
+
+    [Theory]
+    [InlineData("""{"response":{"id":0}}""")]
+    [InlineData("""{"response":null}""")]
+    [InlineData("""{"nothing":1}""")]
+    [InlineData("not json")]
+    public async Task An_identity_without_a_user_id_is_an_unreadable_answer(string body)
+    {
+        var (client, _) = Create((_, _) => Json(HttpStatusCode.OK, body));
+
+        Assert.Equal(FreshBooksOutcome.UnreadableAnswer, (await client.GetIdentityAsync("access", default)).Outcome);
     }
 }

@@ -59,4 +59,15 @@ public sealed class RenewalOptionsValidationTests
         // Three tries of 5 s, and the waits between them: 1.2 s (1 s with the SDK's jitter) and 1.5 s (capped).
         Assert.Equal(TimeSpan.FromSeconds(15 + 1.2 + 1.5), retry.LongestCall);
     }
+
+    [Theory]
+    [InlineData("Renewal:InlineRefreshBefore", "11:00:00", "Renewal__InlineRefreshBefore")]
+    [InlineData("Renewal:InlineRefreshBefore", "01:30:00", "Renewal__InlineRefreshBefore")]
+    [InlineData("Renewal:Jitter", "10:30:00", "Renewal__RenewBefore + Renewal__Jitter")]
+    public void Renewal_windows_that_would_refresh_on_every_call_or_renew_in_a_loop_fail_start_up(string setting, string value, string named)
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() => Resolve((setting, value), ("Renewal:RenewBefore", "01:00:00")));
+
+        Assert.Contains(refused.Failures, f => f.Contains(named, StringComparison.Ordinal));
+    }
 }

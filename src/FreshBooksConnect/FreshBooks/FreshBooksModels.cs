@@ -34,6 +34,12 @@ public enum FreshBooksOutcome
     Rejected,
     /// <summary>5xx, 429, a timeout or a network error: worth trying again later.</summary>
     Transient,
+
+    /// <summary>
+    /// FreshBooks answered 200 with a body this app cannot use (no refresh token, not JSON). For a token call the code or the
+    /// previous refresh token may be spent already, so it is not asked again at once: a later renewal decides.
+    /// </summary>
+    UnreadableAnswer,
 }
 
 /// <summary>The answer to one FreshBooks call: a value on success, otherwise an outcome and what FreshBooks said.</summary>

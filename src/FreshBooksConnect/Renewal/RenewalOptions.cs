@@ -80,6 +80,18 @@ internal sealed class RenewalOptionsValidator(IOptions<FreshBooksOptions> freshB
             failures.Add("Renewal__RenewBefore must be between 0 and 11 hours (access tokens live 12).");
         }
 
+        // A renewal must be due well inside the token's life, or every renewal makes the next one due at once: a renewal loop.
+        if (o.RenewBefore + o.Jitter > TimeSpan.FromHours(11))
+        {
+            failures.Add("Renewal__RenewBefore + Renewal__Jitter must not exceed 11 hours (access tokens live 12).");
+        }
+
+        // The token API refreshes inline within this window of expiry: a window near the token's life refreshes on every call.
+        if (o.InlineRefreshBefore > TimeSpan.FromHours(1) || o.InlineRefreshBefore > o.RenewBefore)
+        {
+            failures.Add("Renewal__InlineRefreshBefore must be at most 1 hour and not above Renewal__RenewBefore (the sweep renews first; inline refresh is the fallback).");
+        }
+
         if (o.Jitter < TimeSpan.Zero || o.InlineRefreshBefore < TimeSpan.Zero || o.RetryBaseDelay < TimeSpan.Zero || o.MaxInlineRetryAfter < TimeSpan.Zero
             || o.SaveRetryDelay < TimeSpan.Zero || o.RequeueAfter < TimeSpan.Zero || o.LeaseWaitTimeout < TimeSpan.Zero || o.LeaseWaitInterval <= TimeSpan.Zero)
         {

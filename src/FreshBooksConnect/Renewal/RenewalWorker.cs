@@ -26,12 +26,13 @@ public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex inde
     {
         var result = await renewer.RenewAsync(message.ConnectionId, RenewalReason.Sweep, cancellationToken).ConfigureAwait(false);
 
-        // The entry that produced this message is stale when the row no longer points at it (renewed meanwhile, dead, deleted).
+        // The entry that produced this message is stale when the row no longer points at it (renewed meanwhile, dead, deleted),
+        // or when nothing can ever renew it (tokens that can't be decrypted: such a connection is listed, not renewed).
         // A renewal that ran here (renewed or failed) already moved the entry itself: deleting it again costs a round trip.
         // An entry it did not move comes due again, and that renewal finds it stale.
         var movedByThisRenewal = result.Outcome is RenewalOutcome.Renewed or RenewalOutcome.Failed;
         var stale = !movedByThisRenewal
-            && (result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent or RenewalOutcome.Removing
+            && (result.Outcome is RenewalOutcome.NotFound or RenewalOutcome.NeedsReconsent or RenewalOutcome.Removing or RenewalOutcome.Unreadable
                 || (result.Connection is { } connection && connection.NextRenewalAt != message.RenewAt));
         if (stale)
         {

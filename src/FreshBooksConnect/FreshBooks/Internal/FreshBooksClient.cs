@@ -16,6 +16,12 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
     private const string TokenPath = "auth/oauth/token";
     private const string RevokePath = "auth/oauth/revoke";
     private const string IdentityPath = "auth/api/v1/users/me";
+    /// <summary>The lifetime assumed when a token answer's <c>expires_in</c> can't be used: half the documented 12 hours.</summary>
+    internal const int AssumedLifetimeSeconds = 6 * 3600;
+
+    /// <summary>How far <c>created_at</c> may be from the answer's arrival before it is reported as ignored.</summary>
+    private static readonly TimeSpan CreatedAtSkew = TimeSpan.FromMinutes(5);
+
     private readonly FreshBooksOptions _options = options.Value;
 
     public Uri BuildAuthorizeUrl(string state)
@@ -51,7 +57,7 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
         // FreshBooks answers 200 {}: success carries no value beyond itself.
         return await SendAsync(
             () => new HttpRequestMessage(HttpMethod.Post, RevokePath) { Content = JsonContent.Create(body, FreshBooksJson.Default.RevokeRequest) },
-            static (_, _) => Task.FromResult(true),
+            static (_, _) => true,
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -63,21 +69,49 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
                 return request;
             },
-            async (content, ct) => await content.ReadFromJsonAsync(FreshBooksJson.Default.IdentityEnvelope, ct).ConfigureAwait(false) is { } envelope ? ParseIdentity(envelope) : null,
+            static (body, _) => FreshBooksAnswers.ReadIdentity(body),
             cancellationToken);
 
-    private async Task<FreshBooksResult<TokenGrant>> RequestTokenAsync(TokenRequest body, CancellationToken cancellationToken)
-    {
-        var sentAt = time.GetUtcNow();
-        return await SendAsync(
+    private Task<FreshBooksResult<TokenGrant>> RequestTokenAsync(TokenRequest body, CancellationToken cancellationToken) =>
+        SendAsync(
             () => new HttpRequestMessage(HttpMethod.Post, TokenPath) { Content = JsonContent.Create(body, FreshBooksJson.Default.TokenRequest) },
-            async (content, ct) => await content.ReadFromJsonAsync(FreshBooksJson.Default.TokenResponse, ct).ConfigureAwait(false) is { } response ? ToGrant(response, sentAt) : null,
-            cancellationToken).ConfigureAwait(false);
+            ReadGrant,
+            cancellationToken);
+
+    /// <summary>
+    /// Any 200 that carries a refresh token is a pair to keep, however odd the rest: the previous refresh token is spent. Expiry
+    /// counts from when the answer arrived; an <c>expires_in</c> that can't be used gives a conservative lifetime.
+    /// </summary>
+    private TokenGrant? ReadGrant(byte[] body, DateTimeOffset receivedAt)
+    {
+        if (FreshBooksAnswers.ReadToken(body) is not { } token)
+        {
+            return null;
+        }
+
+        var lifetime = token.ExpiresIn;
+        if (lifetime is null)
+        {
+            Log.FreshBooksLifetimeAssumed(logger, AssumedLifetimeSeconds);
+            lifetime = TimeSpan.FromSeconds(AssumedLifetimeSeconds);
+        }
+
+        if (token.TokenType is { } type && !type.Equals("bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            Log.FreshBooksOddTokenType(logger, FreshBooksAnswers.Printable(type));
+        }
+
+        if (token.CreatedAt is { } createdAt && (createdAt - receivedAt).Duration() > CreatedAtSkew)
+        {
+            Log.FreshBooksCreatedAtIgnored(logger, (long)(createdAt - receivedAt).TotalSeconds);
+        }
+
+        return new TokenGrant(token.AccessToken, token.RefreshToken, token.Scope, receivedAt + lifetime.Value);
     }
 
     private async Task<FreshBooksResult<TValue>> SendAsync<TValue>(
         Func<HttpRequestMessage> createRequest,
-        Func<HttpContent, CancellationToken, Task<TValue?>> read,
+        Func<byte[], DateTimeOffset, TValue?> read,
         CancellationToken cancellationToken)
     {
         using var request = createRequest();
@@ -96,21 +130,16 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
         {
             if (response.IsSuccessStatusCode)
             {
-                try
+                // The body was read in full with the answer (ResponseContentRead); read as bytes, whatever charset the header
+                // claims: JSON is UTF-8.
+                var body = await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false);
+                if (read(body, time.GetUtcNow()) is { } value)
                 {
-                    var value = await read(response.Content, cancellationToken).ConfigureAwait(false);
-                    if (value is not null)
-                    {
-                        return FreshBooksResult<TValue>.Success(value);
-                    }
-                }
-                catch (JsonException)
-                {
-                    // Falls through to the malformed-answer outcome below.
+                    return FreshBooksResult<TValue>.Success(value);
                 }
 
                 Log.FreshBooksMalformedAnswer(logger, request.RequestUri?.AbsolutePath, (int)response.StatusCode);
-                return FreshBooksResult<TValue>.Failure(FreshBooksOutcome.Transient, "malformed_response", "FreshBooks answered with a body this app could not read.");
+                return FreshBooksResult<TValue>.Failure(FreshBooksOutcome.UnreadableAnswer, "unreadable_answer", "FreshBooks answered 200 with a body this app could not use.");
             }
 
             var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
@@ -160,39 +189,6 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
 
         return null;
     }
-
-    /// <summary>Expiry is <c>created_at + expires_in</c>, but never later than the time we asked plus <c>expires_in</c>: a refresh may echo the grant's original <c>created_at</c> or come from a skewed clock.</summary>
-    internal static TokenGrant? ToGrant(TokenResponse response, DateTimeOffset sentAt)
-    {
-        if (string.IsNullOrEmpty(response.AccessToken) || string.IsNullOrEmpty(response.RefreshToken) || response.ExpiresIn is not > 0)
-        {
-            return null;
-        }
-
-        var lifetime = TimeSpan.FromSeconds(response.ExpiresIn.Value);
-        var byReceipt = sentAt + lifetime;
-        var expiresAt = response.CreatedAt is { } created ? DateTimeOffset.FromUnixTimeSeconds(created) + lifetime : byReceipt;
-        if (expiresAt > byReceipt)
-        {
-            expiresAt = byReceipt;
-        }
-
-        return new TokenGrant(response.AccessToken, response.RefreshToken, response.Scope ?? "", expiresAt);
-    }
-
-    internal static FreshBooksIdentity? ParseIdentity(IdentityEnvelope envelope)
-    {
-        if (envelope.Response is not { Id: > 0 } user)
-        {
-            return null;
-        }
-
-        var businesses = (user.BusinessMemberships ?? [])
-            .Where(m => m.Business is not null)
-            .Select(m => new BusinessMembership(m.Id, m.Role, m.Business!.Id, m.Business.BusinessUuid, m.Business.Name, m.Business.AccountId))
-            .ToList();
-        return new FreshBooksIdentity(user.Id, user.IdentityUuid, user.FirstName, user.LastName, user.Email, businesses);
-    }
 }
 
 internal sealed record TokenRequest(
@@ -208,43 +204,12 @@ internal sealed record RevokeRequest(
     [property: JsonPropertyName("client_secret")] string ClientSecret,
     [property: JsonPropertyName("token")] string Token);
 
-internal sealed record TokenResponse(
-    [property: JsonPropertyName("access_token")] string? AccessToken,
-    [property: JsonPropertyName("token_type")] string? TokenType,
-    [property: JsonPropertyName("expires_in")] long? ExpiresIn,
-    [property: JsonPropertyName("refresh_token")] string? RefreshToken,
-    [property: JsonPropertyName("scope")] string? Scope,
-    [property: JsonPropertyName("created_at")] long? CreatedAt);
-
 internal sealed record ErrorResponse(
     [property: JsonPropertyName("error")] string? Error,
     [property: JsonPropertyName("error_description")] string? ErrorDescription);
 
-internal sealed record IdentityEnvelope([property: JsonPropertyName("response")] IdentityResponse? Response);
-
-internal sealed record IdentityResponse(
-    [property: JsonPropertyName("id")] long Id,
-    [property: JsonPropertyName("identity_uuid")] string? IdentityUuid,
-    [property: JsonPropertyName("first_name")] string? FirstName,
-    [property: JsonPropertyName("last_name")] string? LastName,
-    [property: JsonPropertyName("email")] string? Email,
-    [property: JsonPropertyName("business_memberships")] IReadOnlyList<MembershipResponse>? BusinessMemberships);
-
-internal sealed record MembershipResponse(
-    [property: JsonPropertyName("id")] long Id,
-    [property: JsonPropertyName("role")] string? Role,
-    [property: JsonPropertyName("business")] BusinessResponse? Business);
-
-internal sealed record BusinessResponse(
-    [property: JsonPropertyName("id")] long Id,
-    [property: JsonPropertyName("business_uuid")] string? BusinessUuid,
-    [property: JsonPropertyName("name")] string? Name,
-    [property: JsonPropertyName("account_id")] string? AccountId);
-
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 [JsonSerializable(typeof(TokenRequest))]
 [JsonSerializable(typeof(RevokeRequest))]
-[JsonSerializable(typeof(TokenResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
-[JsonSerializable(typeof(IdentityEnvelope))]
 internal sealed partial class FreshBooksJson : JsonSerializerContext;
