@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using static FreshBooksConnect.Benchmarks.Report;
 
 namespace FreshBooksConnect.Benchmarks;
 
@@ -35,12 +36,12 @@ public static partial class Program
         Console.WriteLine($"[{label}] stack up in {total.Elapsed.TotalSeconds:F1}s, {runs} runs per scenario");
 
         // Untimed: JIT and connection pools of the renewal path, so run 1 is not the outlier of every min–max.
-        await SweepAndDrainAsync(stack, 100, 100, "bench", reset: true, "warm-up");
+        await SweepScenarios.SweepAndDrainAsync(stack, 100, 100, "bench", reset: true, "warm-up");
 
         // a. sweep of 1,000 x 100% due, then the drain at P = 32 (emulator 0 ms)
         for (var run = 0; run < runs; run++)
         {
-            var (_, s, d) = await SweepAndDrainAsync(stack, CompareConnections, CompareConnections, "bench", reset: true, $"a run {run + 1}");
+            var (_, s, d) = await SweepScenarios.SweepAndDrainAsync(stack, CompareConnections, CompareConnections, "bench", reset: true, $"a run {run + 1}");
             m.Add("a.sweep.wall", "a. sweep: wall", "ms", "N0", s.Seconds * 1000);
             m.Add("a.sweep.requests", "a. sweep: table requests", "", "N0", s.Counts.Requests);
             m.Add("a.drain.wall", "a. drain P = 32: wall", "s", "N2", d.Seconds);
@@ -57,7 +58,7 @@ public static partial class Program
         // b. drain only (seed + sweep untimed) of 500 due at emulator 0 ms, P = 1
         for (var run = 0; run < runs; run++)
         {
-            var d = await DrainOnlyAsync(stack, CompareDrainOnly, 0, 1, again: run > 0, $"b run {run + 1}");
+            var d = await DrainScenarios.DrainOnlyAsync(stack, CompareDrainOnly, 0, 1, again: run > 0, $"b run {run + 1}");
             m.Add("b.rate", "b. drain P = 1: renewals/s", "", "N1", d.Rate);
             m.Add("b.p50", "b. drain P = 1: p50 / renewal", "ms", "N1", Stats.Percentile(d.Latencies, 0.50));
             m.Add("b.p99", "b. drain P = 1: p99 / renewal", "ms", "N1", Stats.Percentile(d.Latencies, 0.99));
@@ -67,14 +68,14 @@ public static partial class Program
         }
 
         // c. token API, all current (control); d. token API with 10% inline refresh at emulator 150 ms
-        using var client = TokenClient(stack);
-        var ids = await SeedPopulationAsync(stack, CompareConnections);
-        await LoadAsync(client, ids, 8, TimeSpan.FromSeconds(1));
+        using var client = TokenScenarios.TokenClient(stack);
+        var ids = await SweepScenarios.SeedPopulationAsync(stack, CompareConnections);
+        await TokenScenarios.LoadAsync(client, ids, 8, TimeSpan.FromSeconds(1));
         foreach (var refresh in new[] { false, true })
         {
             for (var run = 0; run < runs; run++)
             {
-                var t = await TokenRunAsync(stack, client, ids, refresh ? $"tokr{run}" : null, CompareConcurrency, CompareTokenDuration, $"{(refresh ? 'd' : 'c')} run {run + 1}");
+                var t = await TokenScenarios.TokenRunAsync(stack, client, ids, refresh ? $"tokr{run}" : null, CompareConcurrency, CompareTokenDuration, $"{(refresh ? 'd' : 'c')} run {run + 1}");
                 var key = refresh ? "d" : "c";
                 var name = refresh ? "d. token API, 10% inline refresh" : "c. token API, all current";
                 m.Add($"{key}.rps", $"{name}: requests/s", "", "N0", t.RequestsPerSecond);
