@@ -27,7 +27,7 @@ public class ConnectionStoreBenchmarks
     private readonly CannedTableService _service = new();
     private ServiceProvider _services = null!;
     private IConnectionStore _store = null!;
-    private Connection _leased = null!;
+    private ConnectionChange _lease = null!;
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -70,11 +70,11 @@ public class ConnectionStoreBenchmarks
             CreatedAt = now,
             UpdatedAt = now,
             NextRenewalAt = now.AddHours(11),
-            ETag = new Azure.ETag("W/\"datetime'2026-11-28T12%3A00%3A00Z'\""),
+            Version = "W/\"datetime'2026-11-28T12%3A00%3A00Z'\"",
         };
-        await _store.ReplaceAsync(connection, default);
+        await _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Renewed, connection, connection), default);
         _service.StoreLastWrittenRow();
-        _leased = connection with { LeaseOwner = "bench-host/0123456789abcdef", LeaseUntil = now.AddMinutes(2) };
+        _lease = connection.Leased("bench-host/0123456789abcdef", now.AddMinutes(2));
     }
 
     /// <summary>Request body bytes of the two lease writes, for the report.</summary>
@@ -94,10 +94,10 @@ public class ConnectionStoreBenchmarks
     public void Cleanup() => _services.Dispose();
 
     [Benchmark(Description = "Lease: full-row replace (before)")]
-    public Task<StoreWrite> LeaseByReplace() => _store.ReplaceAsync(_leased, default);
+    public Task<WriteResult> LeaseByReplace() => _store.WriteAsync(_lease with { Kind = ConnectionChangeKind.Renewed }, default);
 
     [Benchmark(Description = "Lease: merge of the two lease fields (after)")]
-    public Task<StoreWrite> LeaseByMerge() => _store.WriteLeaseAsync(_leased, default);
+    public Task<WriteResult> LeaseByMerge() => _store.WriteAsync(_lease, default);
 
     [Benchmark(Description = "Read a connection (the token API's storage part)")]
     public Task<Connection?> Read() => _store.GetAsync("t-acme", default);

@@ -153,8 +153,6 @@ internal sealed class Stack : IAsyncDisposable
     /// <summary>Seeds <paramref name="n"/> connections, the first <paramref name="due"/> with real grants.</summary>
     public async Task SeedAsync(int n, int due, string idPrefix = "bench", DueMeans dueMeans = DueMeans.Sweep)
     {
-        var store = Service<IConnectionStore>();
-        var index = Service<IRenewalIndex>();
         var freshBooks = Service<IFreshBooksClient>();
         var now = Clock.GetUtcNow();
         var identity = new FreshBooksIdentity(
@@ -209,13 +207,7 @@ internal sealed class Stack : IAsyncDisposable
                 StatusChangedAt = now,
                 NextRenewalAt = next,
             };
-            var write = await store.AddAsync(connection, ct);
-            if (!write.Written)
-            {
-                throw new InvalidOperationException($"seed {id}: {write.Outcome}");
-            }
-
-            await index.ScheduleAsync(id, next, ct);
+            await ProductApi.AddConnectionAsync(Host.Services, connection, ct);
         });
     }
 
@@ -239,10 +231,9 @@ internal sealed class Stack : IAsyncDisposable
     /// </summary>
     public async Task ScheduleOnlyAsync(int n, string idPrefix)
     {
-        var index = Service<IRenewalIndex>();
         var now = Clock.GetUtcNow();
         await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
-            await index.ScheduleAsync($"{idPrefix}-{i:D6}", NotDueAt(now), ct));
+            await ProductApi.ScheduleOnlyAsync(Host.Services, $"{idPrefix}-{i:D6}", NotDueAt(now), ct));
     }
 
     /// <summary>A renewal time 2–11 hours ahead, spread as a population's renewals are.</summary>

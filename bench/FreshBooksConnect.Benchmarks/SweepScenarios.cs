@@ -14,7 +14,7 @@ internal static class SweepScenarios
     internal static async Task<string[]> RunAsync(Stack stack, StringBuilder md, int runs, bool large, bool quick, ScaleInputs scale)
     {
         md.AppendLine("## 1. Renewal sweep and queue drain").AppendLine();
-        md.AppendLine("Connections are seeded through `IConnectionStore.AddAsync` + `IRenewalIndex.ScheduleAsync`; ");
+        md.AppendLine("Connections are seeded through the connection store (which writes each index entry with its row); ");
         md.AppendLine("the due ones carry real emulator grants (authorize URL → `ApproveAsync` → code exchange), the others dummy tokens and a `NextRenewalAt` 2–11 h ahead. ");
         md.AppendLine("The sweep is `RenewalSweep.SweepAsync` (what the timer function calls); the drain receives the enqueued messages and runs ");
         md.AppendLine("`host.InvokeAsync(\"RenewConnection\", msg)` with P concurrent workers (queue receive/delete is not timed). ");

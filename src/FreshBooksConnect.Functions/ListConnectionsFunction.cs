@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
-using Azure;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Functions.Http;
 using FreshBooksConnect.Storage;
@@ -48,18 +47,19 @@ public sealed class ListConnectionsFunction(IConnectionStore connections)
             }
         }
 
-        ConnectionPage page;
+        ConnectionPage? page;
         try
         {
             page = await connections.ListAsync(pageSize, storageToken, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status400BadRequest && storageToken is not null)
-        {
-            return InvalidPaging();
-        }
         catch (StorageUnavailableException)
         {
             return ConnectionProblems.StorageUnavailable();
+        }
+
+        if (page is null)
+        {
+            return InvalidPaging();
         }
 
         var next = page.ContinuationToken is null ? null : Base64Url.EncodeToString(Encoding.UTF8.GetBytes(page.ContinuationToken));

@@ -47,13 +47,16 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
-        services.TryAddSingleton<IRenewalIndex, TableRenewalIndex>();
+        services.TryAddSingleton<TableRenewalIndex>();
+        services.TryAddSingleton<IRenewalIndex>(sp => sp.GetRequiredService<TableRenewalIndex>());
+        services.TryAddSingleton<IRenewalIndexWriter>(sp => sp.GetRequiredService<TableRenewalIndex>());
         services.TryAddSingleton<IRenewalQueue, StorageRenewalQueue>();
         services.TryAddSingleton<IConnectionLease, ConnectionLease>();
         services.TryAddSingleton<InFlightRenewals>();
         services.TryAddSingleton<UnsavedRenewals>();
         services.AddHostedService(sp => sp.GetRequiredService<UnsavedRenewals>());
         services.TryAddSingleton<StorageRetries>();
+        services.TryAddSingleton<RefreshRetries>();
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<OnboardingLinks>();

@@ -23,10 +23,10 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
         // The plain interleaving: both read, A writes, B's write meets the changed row.
         var readA = (await storeA.GetAsync(id, default))!;
         var readB = (await storeB.GetAsync(id, default))!;
-        Assert.True((await storeA.ReplaceAsync(readA with { FailedAttempts = readA.FailedAttempts + 1 }, default)).Written);
-        Assert.Equal(StoreWriteOutcome.Conflict, (await storeB.ReplaceAsync(readB with { FailedAttempts = readB.FailedAttempts + 1 }, default)).Outcome);
+        Assert.True((await storeA.WriteAsync(Failure(readA), default)).Written);
+        Assert.Equal(WriteOutcome.Conflict, (await storeB.WriteAsync(Failure(readB), default)).Outcome);
         var reread = (await storeB.GetAsync(id, default))!;
-        Assert.True((await storeB.ReplaceAsync(reread with { FailedAttempts = reread.FailedAttempts + 1 }, default)).Written);
+        Assert.True((await storeB.WriteAsync(Failure(reread), default)).Written);
         Assert.Equal(2, (await storeA.GetAsync(id, default))!.FailedAttempts);
 
         // Then many racing read-modify-write loops, with seeded jitter.
@@ -39,14 +39,14 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
             {
                 var current = (await store.GetAsync(id, default))!;
                 await Task.Delay(random.Next(0, 3));
-                var write = await store.ReplaceAsync(current with { FailedAttempts = current.FailedAttempts + 1 }, default);
+                var write = await store.WriteAsync(Failure(current), default);
                 if (write.Written)
                 {
                     done++;
                 }
                 else
                 {
-                    Assert.Equal(StoreWriteOutcome.Conflict, write.Outcome);
+                    Assert.Equal(WriteOutcome.Conflict, write.Outcome);
                     Interlocked.Increment(ref conflicts);
                 }
             }
@@ -70,19 +70,22 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
         var until = stack.Clock.GetUtcNow().AddMinutes(2);
 
         var writes = await Task.WhenAll(
-            storeA.WriteLeaseAsync(read with { LeaseOwner = "instance-a", LeaseUntil = until }, default),
-            storeB.WriteLeaseAsync(read with { LeaseOwner = "instance-b", LeaseUntil = until }, default));
+            storeA.WriteAsync(read.Leased("instance-a", until), default),
+            storeB.WriteAsync(read.Leased("instance-b", until), default));
 
         Assert.Single(writes, w => w.Written);
-        Assert.Single(writes, w => w.Outcome == StoreWriteOutcome.Conflict);
+        Assert.Single(writes, w => w.Outcome == WriteOutcome.Conflict);
         var winner = writes[0].Written ? "instance-a" : "instance-b";
         var after = (await stack.RowsAsync(StorageOptions.ConnectionsTableName)).Single(r => r.PartitionKey == id);
         Assert.Equal(winner, after.GetString("LeaseOwner"));
         Assert.Equal(until, after.GetDateTimeOffset("LeaseUntil"));
-        Assert.Equal(writes.Single(w => w.Written).ETag, after.ETag);
+        Assert.Equal(writes.Single(w => w.Written).Stored!.Version, after.ETag.ToString());
         foreach (var unchanged in before.Keys.Except(["odata.etag", "Timestamp", "LeaseOwner", "LeaseUntil"]))
         {
             Assert.Equal(before[unchanged], after[unchanged]);
         }
     }
+
+    /// <summary>A read-modify-write of the row: one more failed renewal attempt, over the row as read.</summary>
+    private ConnectionChange Failure(Connection read) => read.RenewalFailed("test", stack.Clock.GetUtcNow(), read.NextRenewalAt!.Value);
 }

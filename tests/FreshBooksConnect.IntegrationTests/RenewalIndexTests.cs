@@ -47,7 +47,7 @@ public sealed class RenewalIndexTests(ConnectStack stack) : IAsyncLifetime
         var markedElsewhere = read[3];
         var renewedMeanwhile = read[120];
         Assert.Single(await Index.MarkEnqueuedAsync([markedElsewhere], now.AddSeconds(-5), default));
-        await Index.RemoveAsync(renewedMeanwhile.ConnectionId, renewedMeanwhile.RenewAt, default);
+        await Index.DropStaleAsync(renewedMeanwhile.ConnectionId, renewedMeanwhile.RenewAt, default);
 
         var marked = await Index.MarkEnqueuedAsync(read, now, default);
 
@@ -61,7 +61,7 @@ public sealed class RenewalIndexTests(ConnectStack stack) : IAsyncLifetime
     private async Task ScheduleAsync(int count, DateTimeOffset renewAt, string idPrefix = "t-due")
     {
         await Parallel.ForEachAsync(Enumerable.Range(0, count), async (i, ct) =>
-            await Index.ScheduleAsync($"{idPrefix}{i:D3}", renewAt.AddSeconds(i), ct));
+            await stack.App.Services.GetRequiredService<IRenewalIndexWriter>().ScheduleAsync($"{idPrefix}{i:D3}", renewAt.AddSeconds(i), ct));
     }
 
     private async Task<int> QueuedAsync()

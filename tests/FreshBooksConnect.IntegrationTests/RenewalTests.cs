@@ -40,7 +40,7 @@ public sealed class RenewalTests(ConnectStack stack) : IAsyncLifetime
         Assert.True(stack.Emulator.IsAccessTokenValid(renewed.AccessToken));
         Assert.Null(renewed.LeaseOwner);
         Assert.InRange(renewed.NextRenewalAt!.Value, renewed.AccessTokenExpiresAt.AddMinutes(-70), renewed.AccessTokenExpiresAt.AddMinutes(-60));
-        Assert.Equal(lateBefore.ETag, (await RenewalDriver.ConnectionAsync(App, late)).ETag);
+        Assert.Equal(lateBefore.Version, (await RenewalDriver.ConnectionAsync(App, late)).Version);
         Assert.Single(stack.Emulator.Calls, c => c.Endpoint == EndpointKind.Token && c.GrantType == "refresh_token");
 
         // One index entry per connection, at its next renewal.
@@ -72,14 +72,12 @@ public sealed class RenewalTests(ConnectStack stack) : IAsyncLifetime
     public async Task The_sweep_reads_only_the_due_rows_of_the_index()
     {
         var store = App.Services.GetRequiredService<IConnectionStore>();
-        var index = App.Services.GetRequiredService<IRenewalIndex>();
         var now = stack.Clock.GetUtcNow();
         for (var i = 0; i < 990; i++)
         {
-            var later = now.AddHours(11.5).AddMinutes(i % 60);
-            var connection = SeededConnection($"t-idle{i}", now, later);
-            await store.AddAsync(connection, default);
-            await index.ScheduleAsync(connection.Id, later, default);
+            // A new connection's write puts its entry in the index too.
+            var connection = SeededConnection($"t-idle{i}", now, now.AddHours(11.5).AddMinutes(i % 60));
+            await store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Consented, null, connection), default);
         }
 
         for (var i = 0; i < 10; i++)

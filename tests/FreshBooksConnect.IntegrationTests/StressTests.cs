@@ -241,24 +241,12 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
         {
             public Task<Connection?> GetAsync(string connectionId, CancellationToken cancellationToken) => inner.GetAsync(connectionId, cancellationToken);
 
-            public Task<ConnectionPage> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) => inner.ListAsync(pageSize, continuationToken, cancellationToken);
+            public Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) => inner.ListAsync(pageSize, continuationToken, cancellationToken);
 
-            public Task<StoreWrite> AddAsync(Connection connection, CancellationToken cancellationToken) => inner.AddAsync(connection, cancellationToken);
-
-            public Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken)
-            {
-                // A renewed pair: the lease released and a new generation, written by a renewal (not a consent).
-                if (connection.LeaseOwner is null && connection.LastRenewedAt == connection.UpdatedAt && Interlocked.CompareExchange(ref fault._failed, 1, 0) == 0)
-                {
-                    throw new StorageUnavailableException("Injected: the storage service is unavailable.") { Status = 503 };
-                }
-
-                return inner.ReplaceAsync(connection, cancellationToken);
-            }
-
-            public Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken) => inner.WriteLeaseAsync(connection, cancellationToken);
-
-            public Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken) => inner.DeleteAsync(connection, cancellationToken);
+            public Task<WriteResult> WriteAsync(ConnectionChange change, CancellationToken cancellationToken) =>
+                change.Kind == ConnectionChangeKind.Renewed && Interlocked.CompareExchange(ref fault._failed, 1, 0) == 0
+                    ? throw new StorageUnavailableException("Injected: the storage service is unavailable.") { Status = 503 }
+                    : inner.WriteAsync(change, cancellationToken);
         }
     }
 }

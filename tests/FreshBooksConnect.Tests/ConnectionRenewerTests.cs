@@ -1,4 +1,3 @@
-using Azure;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
@@ -19,7 +18,6 @@ public sealed class ConnectionRenewerTests
     private readonly FakeTimeProvider _time = new(Now);
     private readonly Mock<IConnectionStore> _store = new(MockBehavior.Strict);
     private readonly Mock<IFreshBooksClient> _freshBooks = new(MockBehavior.Strict);
-    private readonly Mock<IRenewalIndex> _index = new();
     private readonly RenewalOptions _options = new() { RetryBaseDelay = TimeSpan.Zero, SaveRetryDelay = TimeSpan.Zero };
     private readonly ConnectionLease _lease;
     private readonly UnsavedRenewals _unsaved = new(NullLogger<UnsavedRenewals>.Instance);
@@ -30,11 +28,12 @@ public sealed class ConnectionRenewerTests
         var options = Options.Create(_options);
         _lease = new ConnectionLease(_store.Object, _time, options);
         var metrics = new RenewalMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var schedule = new RenewalSchedule(options);
         _renewer = new ConnectionRenewer(
-            _store.Object, _lease, new InFlightRenewals(), _unsaved, new StorageRetries(_time, options), _freshBooks.Object, _index.Object, new RenewalSchedule(options), metrics, _time, options, NullLogger<ConnectionRenewer>.Instance);
+            _store.Object, _lease, new InFlightRenewals(), _unsaved, new StorageRetries(_time, options), new RefreshRetries(schedule, _time, options), _freshBooks.Object, schedule, metrics, _time, options, NullLogger<ConnectionRenewer>.Instance);
     }
 
-    private static Connection Due(string? leaseOwner = null) => TableConnectionStoreTests.Sample(new ETag("e1")) with
+    private static Connection Due(string? leaseOwner = null) => TableConnectionStoreTests.Sample("e1") with
     {
         AccessTokenExpiresAt = Now.AddMinutes(30),
         NextRenewalAt = Now.AddMinutes(-1),
@@ -42,6 +41,8 @@ public sealed class ConnectionRenewerTests
         LeaseOwner = leaseOwner,
         LeaseUntil = leaseOwner is null ? null : Now.AddMinutes(1),
     };
+
+    private static WriteResult Stored(ConnectionChange change, string version) => new(WriteOutcome.Written, change.After with { Version = version });
 
     private static TokenGrant NewPair => new("access-2", "refresh-2", "user:profile:read", Now.AddHours(12));
 
@@ -61,8 +62,8 @@ public sealed class ConnectionRenewerTests
     {
         _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
             .ReturnsAsync(Due())
-            .ReturnsAsync(Due() with { NextRenewalAt = Now.AddHours(11), AccessTokenExpiresAt = Now.AddHours(12), TokenGeneration = 2, ETag = new ETag("e2") });
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Conflict, default));
+            .ReturnsAsync(Due() with { NextRenewalAt = Now.AddHours(11), AccessTokenExpiresAt = Now.AddHours(12), TokenGeneration = 2, Version = "e2" });
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).ReturnsAsync(WriteResult.Refused(WriteOutcome.Conflict));
 
         var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
 
@@ -72,25 +73,23 @@ public sealed class ConnectionRenewerTests
     }
 
     [Fact]
-    public async Task A_received_pair_is_saved_even_when_the_first_save_fails_and_the_index_moves_with_it()
+    public async Task A_received_pair_is_saved_even_when_the_first_save_fails()
     {
         var order = new List<string>();
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
         var saves = 0;
-        _store.Setup(s => s.WriteLeaseAsync(It.Is<Connection>(c => c.LeaseOwner == _lease.Owner), It.IsAny<CancellationToken>()))
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased && c.After.LeaseOwner == _lease.Owner), It.IsAny<CancellationToken>()))
             .Callback(() => order.Add("lease"))
-            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
-            .Returns<Connection, CancellationToken>((c, _) =>
+            .Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>()))
+            .Returns<ConnectionChange, CancellationToken>((c, _) =>
             {
                 order.Add("save");
                 return ++saves == 1
                     ? throw new StorageUnavailableException("storage blip")
-                    : Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("saved")));
+                    : Task.FromResult(Stored(c, "saved"));
             });
         _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
-        _index.Setup(i => i.ScheduleAsync("t-acme", It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>())).Callback(() => order.Add("schedule")).Returns(Task.CompletedTask);
-        _index.Setup(i => i.RemoveAsync("t-acme", Now.AddMinutes(-1), It.IsAny<CancellationToken>())).Callback(() => order.Add("remove-old")).Returns(Task.CompletedTask);
 
         var result = await _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
 
@@ -98,7 +97,7 @@ public sealed class ConnectionRenewerTests
         Assert.Equal("access-2", result.Connection!.AccessToken);
         Assert.Equal(2, result.Connection.TokenGeneration);
         Assert.Null(result.Connection.LeaseOwner);
-        Assert.Equal(["lease", "schedule", "save", "schedule", "save", "remove-old"], order);
+        Assert.Equal(["lease", "save", "save"], order);
         _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
     }
 
@@ -106,11 +105,12 @@ public sealed class ConnectionRenewerTests
     public async Task Invalid_grant_marks_the_connection_needs_reconsent_without_retrying()
     {
         Connection? saved = null;
+        ConnectionChange? change = null;
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due());
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
-            .Callback<Connection, CancellationToken>((c, _) => saved = c)
-            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("x")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>()))
+            .Callback<ConnectionChange, CancellationToken>((c, _) => (saved, change) = (c.After, c))
+            .Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "x")));
         _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(FreshBooksResult<TokenGrant>.Failure(FreshBooksOutcome.InvalidGrant, "invalid_grant", "gone"));
 
@@ -121,7 +121,7 @@ public sealed class ConnectionRenewerTests
         Assert.Equal("invalid_grant: gone", saved.StatusReason);
         Assert.Null(saved.NextRenewalAt);
         _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
-        _index.Verify(i => i.RemoveAsync("t-acme", Now.AddMinutes(-1), It.IsAny<CancellationToken>()));
+        Assert.Equal((ConnectionChangeKind.NeedsReconsent, Now.AddMinutes(-1)), (change!.Kind, change.Before!.NextRenewalAt));
     }
 
     [Fact]
@@ -129,12 +129,12 @@ public sealed class ConnectionRenewerTests
     {
         Connection? saved = null;
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => saved ?? Due());
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
-            .Callback<Connection, CancellationToken>((c, _) => saved = c with { ETag = new ETag("leased") })
-            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
-            .Callback<Connection, CancellationToken>((c, _) => saved = c with { ETag = new ETag("leased") })
-            .ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>()))
+            .Callback<ConnectionChange, CancellationToken>((c, _) => saved = c.After with { Version = "leased" })
+            .Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>()))
+            .Callback<ConnectionChange, CancellationToken>((c, _) => saved = c.After with { Version = "leased" })
+            .Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
         _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(FreshBooksResult<TokenGrant>.Failure(FreshBooksOutcome.Transient, "503"));
 
@@ -164,14 +164,14 @@ public sealed class ConnectionRenewerTests
         var answer = new TaskCompletionSource<FreshBooksResult<TokenGrant>>();
         Connection current = Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) };
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => current);
-        Task<StoreWrite> Write(Connection c)
+        Task<WriteResult> Write(ConnectionChange c)
         {
-            current = c with { ETag = new ETag(Guid.NewGuid().ToString()) };
-            return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, current.ETag));
+            current = c.After with { Version = Guid.NewGuid().ToString() };
+            return Task.FromResult(new WriteResult(WriteOutcome.Written, current));
         }
 
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).Returns<Connection, CancellationToken>((c, _) => Write(c));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).Returns<Connection, CancellationToken>((c, _) => Write(c));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) => Write(c));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) => Write(c));
         _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).Returns(answer.Task);
 
         var renewals = Enumerable.Range(0, 10).Select(_ => _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default)).ToList();
@@ -190,17 +190,17 @@ public sealed class ConnectionRenewerTests
         var storageDown = true;
         Connection? saved = null;
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) });
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>()))
-            .Returns<Connection, CancellationToken>((c, _) =>
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>()))
+            .Returns<ConnectionChange, CancellationToken>((c, _) =>
             {
                 if (storageDown)
                 {
                     throw new StorageUnavailableException("down");
                 }
 
-                saved = c;
-                return Task.FromResult(new StoreWrite(StoreWriteOutcome.Written, new ETag("saved")));
+                saved = c.After;
+                return Task.FromResult(Stored(c, "saved"));
             });
         _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
 
@@ -238,8 +238,8 @@ public sealed class ConnectionRenewerTests
         _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
             .ReturnsAsync(Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) })
             .ThrowsAsync(new StorageUnavailableException("down"));
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ThrowsAsync(new StorageUnavailableException("down"));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).ThrowsAsync(new StorageUnavailableException("down"));
         _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
 
         var result = await AdvanceUntilDoneAsync(_renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default));
@@ -276,9 +276,9 @@ public sealed class ConnectionRenewerTests
     {
         _store.SetupSequence(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>()))
             .ReturnsAsync(Due())
-            .ReturnsAsync(Due() with { AccessToken = "consent-access", RefreshToken = "consent-refresh", TokenGeneration = 2, ETag = new ETag("consented") });
-        _store.Setup(s => s.WriteLeaseAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Written, new ETag("leased")));
-        _store.Setup(s => s.ReplaceAsync(It.IsAny<Connection>(), It.IsAny<CancellationToken>())).ReturnsAsync(new StoreWrite(StoreWriteOutcome.Conflict, default));
+            .ReturnsAsync(Due() with { AccessToken = "consent-access", RefreshToken = "consent-refresh", TokenGeneration = 2, Version = "consented" });
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind == ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) => Task.FromResult(Stored(c, "leased")));
+        _store.Setup(s => s.WriteAsync(It.Is<ConnectionChange>(c => c.Kind != ConnectionChangeKind.Leased), It.IsAny<CancellationToken>())).ReturnsAsync(WriteResult.Refused(WriteOutcome.Conflict));
         _freshBooks.Setup(f => f.RefreshAsync("refresh-secret", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<TokenGrant>.Success(NewPair));
         _freshBooks.Setup(f => f.RevokeAsync("refresh-2", It.IsAny<CancellationToken>())).ReturnsAsync(FreshBooksResult<bool>.Success(true));
 

@@ -6,6 +6,8 @@ using FreshBooksConnect.Connections.Internal;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Security;
 using FreshBooksConnect.Storage;
+using FreshBooksConnect.Renewal;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moq;
 
@@ -15,13 +17,14 @@ public sealed class TableConnectionStoreTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
     private readonly Mock<TableClient> _table = new();
+    private readonly Mock<IRenewalIndexWriter> _index = new();
     private readonly TokenKeyRing _protector = KeyRings.Create(("k1", KeyRings.NewKey()));
     private readonly TableConnectionStore _store;
 
     public TableConnectionStoreTests()
     {
         var storage = new StorageClients(Mock.Of<TableServiceClient>(), Mock.Of<QueueServiceClient>(), _table.Object, Mock.Of<TableClient>(), Mock.Of<TableClient>(), Mock.Of<QueueClient>());
-        _store = new TableConnectionStore(storage, _protector);
+        _store = new TableConnectionStore(storage, _protector, _index.Object, NullLogger<TableConnectionStore>.Instance);
 
         // After a refused write the store reads the row back; by default it holds somebody else's write.
         StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey)
@@ -37,7 +40,7 @@ public sealed class TableConnectionStoreTests
         _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", TableConnectionStore.RowKey, null, It.IsAny<CancellationToken>()))
             .ReturnsAsync(Response.FromValue(entity, new FakeResponse(200)));
 
-    internal static Connection Sample(ETag etag) => new()
+    internal static Connection Sample(string? version) => new()
     {
         Id = "t-acme",
         Identity = new FreshBooksIdentity(42, "u", "Ada", "Lovelace", "ada@example.com", [new BusinessMembership(1, "owner", 77, "b", "Engines", "AC77")]),
@@ -46,8 +49,14 @@ public sealed class TableConnectionStoreTests
         AccessTokenExpiresAt = Now.AddHours(12),
         CreatedAt = Now,
         UpdatedAt = Now,
-        ETag = etag,
+        Version = version,
     };
+
+    private static (WriteOutcome, string?) Versioned(WriteResult result) => (result.Outcome, result.Stored?.Version);
+
+    /// <summary>A full write of <paramref name="connection"/> over itself as read (what a renewal's save is).</summary>
+    private Task<WriteResult> ReplaceAsync(Connection connection) =>
+        _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.RenewalFailed, connection, connection), default);
 
     [Fact]
     public async Task Replace_sends_the_rows_etag_and_returns_the_new_one_with_tokens_encrypted()
@@ -57,9 +66,9 @@ public sealed class TableConnectionStoreTests
             .Callback<TableEntity, ETag, TableUpdateMode, CancellationToken>((e, _, _, _) => written = e)
             .ReturnsAsync(new FakeResponse(etag: "\"v2\""));
 
-        var result = await _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default);
+        var result = await ReplaceAsync(Sample("\"v1\""));
 
-        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("v2")), result);
+        Assert.Equal((WriteOutcome.Written, "v2"), Versioned(result));
         Assert.NotEqual("access-secret", written!.GetString("AccessToken"));
         Assert.DoesNotContain("refresh-secret", written.GetString("RefreshToken"));
         Assert.True(_protector.TryUnprotect(written.GetString("RefreshToken")!, "t-acme", out var refresh));
@@ -67,14 +76,14 @@ public sealed class TableConnectionStoreTests
     }
 
     [Theory]
-    [InlineData(412, StoreWriteOutcome.Conflict)]
-    [InlineData(404, StoreWriteOutcome.NotFound)]
-    public async Task Replace_maps_a_changed_or_missing_row_to_an_outcome(int status, StoreWriteOutcome expected)
+    [InlineData(412, WriteOutcome.Conflict)]
+    [InlineData(404, WriteOutcome.NotFound)]
+    public async Task Replace_maps_a_changed_or_missing_row_to_an_outcome(int status, WriteOutcome expected)
     {
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(status, "no"));
 
-        Assert.Equal(expected, (await _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default)).Outcome);
+        Assert.Equal(expected, (await ReplaceAsync(Sample("\"v1\""))).Outcome);
     }
 
     [Fact]
@@ -83,7 +92,7 @@ public sealed class TableConnectionStoreTests
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(503, "busy"));
 
-        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default));
+        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => ReplaceAsync(Sample("\"v1\"")));
         Assert.Equal(503, refused.Status);
     }
 
@@ -93,7 +102,7 @@ public sealed class TableConnectionStoreTests
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(403, "AuthorizationPermissionMismatch"));
 
-        await Assert.ThrowsAsync<RequestFailedException>(() => _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default));
+        await Assert.ThrowsAsync<RequestFailedException>(() => ReplaceAsync(Sample("\"v1\"")));
     }
 
     [Fact]
@@ -108,10 +117,10 @@ public sealed class TableConnectionStoreTests
             })
             .ThrowsAsync(new RequestFailedException(412, "the SDK's retry of a write that landed"));
 
-        var result = await _store.ReplaceAsync(Sample(new ETag("\"v1\"")), default);
+        var result = await ReplaceAsync(Sample("\"v1\""));
 
         Assert.NotNull(written);
-        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("\"v2\"")), result);
+        Assert.Equal((WriteOutcome.Written, "\"v2\""), Versioned(result));
     }
 
     [Fact]
@@ -121,7 +130,7 @@ public sealed class TableConnectionStoreTests
             .Callback<TableEntity, CancellationToken>((e, _) => StoredRow(new TableEntity(e) { ETag = new ETag("\"v1\"") }))
             .ThrowsAsync(new RequestFailedException(409, "the SDK's retry of an insert that landed"));
 
-        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("\"v1\"")), await _store.AddAsync(Sample(default), default));
+        Assert.Equal((WriteOutcome.Written, "\"v1\""), Versioned(await _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Consented, null, Sample(null)), default)));
     }
 
     [Fact]
@@ -132,11 +141,45 @@ public sealed class TableConnectionStoreTests
             .ThrowsAsync(new RequestFailedException(412, "changed"));
         StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey) { ["LeaseOwner"] = "host/1", ["LeaseUntil"] = until, ETag = new ETag("\"v2\"") });
 
-        var ours = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/1", LeaseUntil = until }, default);
-        var theirs = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/3", LeaseUntil = until }, default);
+        var ours = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", until), default);
+        var theirs = await _store.WriteAsync(Sample("\"v1\"").Leased("host/3", until), default);
 
-        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("\"v2\"")), ours);
-        Assert.Equal(StoreWriteOutcome.Conflict, theirs.Outcome);
+        Assert.Equal((WriteOutcome.Written, "\"v2\""), Versioned(ours));
+        Assert.Equal(WriteOutcome.Conflict, theirs.Outcome);
+    }
+
+    [Fact]
+    public async Task The_renewal_index_moves_with_the_row_new_entry_before_the_write_old_entry_after()
+    {
+        var order = new List<string>();
+        var read = Sample("\"v1\"") with { NextRenewalAt = Now.AddMinutes(-1) };
+        var renewed = read.Renewed(new TokenGrant("access-2", "refresh-2", "s", Now.AddHours(12)), Now, Now.AddHours(11));
+        _index.Setup(i => i.ScheduleAsync("t-acme", Now.AddHours(11), It.IsAny<CancellationToken>())).Callback(() => order.Add("schedule new")).Returns(Task.CompletedTask);
+        _index.Setup(i => i.RemoveAsync("t-acme", Now.AddMinutes(-1), It.IsAny<CancellationToken>())).Callback(() => order.Add("remove old")).Returns(Task.CompletedTask);
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), new ETag("\"v1\""), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .Callback(() => order.Add("write row"))
+            .ReturnsAsync(new FakeResponse(etag: "\"v2\""));
+
+        var result = await _store.WriteAsync(renewed, default);
+
+        Assert.True(result.Written);
+        Assert.Equal(["schedule new", "write row", "remove old"], order);
+    }
+
+    [Fact]
+    public async Task A_write_that_does_not_land_removes_the_entry_it_scheduled_and_keeps_the_old_one()
+    {
+        var read = Sample("\"v1\"") with { NextRenewalAt = Now.AddMinutes(-1) };
+        var renewed = read.Renewed(new TokenGrant("access-2", "refresh-2", "s", Now.AddHours(12)), Now, Now.AddHours(11));
+        _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(412, "changed"));
+
+        var result = await _store.WriteAsync(renewed, default);
+
+        Assert.Equal(WriteOutcome.Conflict, result.Outcome);
+        _index.Verify(i => i.ScheduleAsync("t-acme", Now.AddHours(11), It.IsAny<CancellationToken>()));
+        _index.Verify(i => i.RemoveAsync("t-acme", Now.AddHours(11), It.IsAny<CancellationToken>()));
+        _index.Verify(i => i.RemoveAsync("t-acme", Now.AddMinutes(-1), It.IsAny<CancellationToken>()), Times.Never);
     }
 
     [Fact]
@@ -147,23 +190,23 @@ public sealed class TableConnectionStoreTests
             .Callback<TableEntity, ETag, TableUpdateMode, CancellationToken>((e, _, _, _) => written = e)
             .ReturnsAsync(new FakeResponse(etag: "\"v2\""));
 
-        var result = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/1", LeaseUntil = Now.AddMinutes(2) }, default);
+        var result = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", Now.AddMinutes(2)), default);
 
-        Assert.Equal(new StoreWrite(StoreWriteOutcome.Written, new ETag("v2")), result);
+        Assert.Equal((WriteOutcome.Written, "v2"), Versioned(result));
         Assert.Equal(["LeaseOwner", "LeaseUntil"], written!.Keys.Except(["PartitionKey", "RowKey", "odata.etag", "Timestamp"]).Order());
         Assert.Equal("host/1", written.GetString("LeaseOwner"));
         Assert.Equal(Now.AddMinutes(2), written.GetDateTimeOffset("LeaseUntil"));
     }
 
     [Theory]
-    [InlineData(412, StoreWriteOutcome.Conflict)]
-    [InlineData(404, StoreWriteOutcome.NotFound)]
-    public async Task A_lease_write_on_a_changed_or_missing_row_is_an_outcome(int status, StoreWriteOutcome expected)
+    [InlineData(412, WriteOutcome.Conflict)]
+    [InlineData(404, WriteOutcome.NotFound)]
+    public async Task A_lease_write_on_a_changed_or_missing_row_is_an_outcome(int status, WriteOutcome expected)
     {
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Merge, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(status, "no"));
 
-        var write = await _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")) with { LeaseOwner = "host/1", LeaseUntil = Now.AddMinutes(2) }, default);
+        var write = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", Now.AddMinutes(2)), default);
 
         Assert.Equal(expected, write.Outcome);
     }
@@ -171,7 +214,7 @@ public sealed class TableConnectionStoreTests
     [Fact]
     public async Task A_lease_write_without_an_owner_is_refused_before_storage_is_called()
     {
-        await Assert.ThrowsAsync<ArgumentException>(() => _store.WriteLeaseAsync(Sample(new ETag("\"v1\"")), default));
+        await Assert.ThrowsAsync<ArgumentException>(() => _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Leased, Sample("\"v1\""), Sample("\"v1\"")), default));
 
         _table.VerifyNoOtherCalls();
     }
@@ -182,7 +225,7 @@ public sealed class TableConnectionStoreTests
         _table.Setup(t => t.DeleteEntityAsync("t-acme", TableConnectionStore.RowKey, new ETag("\"v1\""), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(412, "changed"));
 
-        Assert.Equal(StoreWriteOutcome.Conflict, (await _store.DeleteAsync(Sample(new ETag("\"v1\"")), default)).Outcome);
+        Assert.Equal(WriteOutcome.Conflict, (await _store.WriteAsync(Sample("\"v1\"").Removed(), default)).Outcome);
     }
 
     [Fact]
@@ -190,7 +233,7 @@ public sealed class TableConnectionStoreTests
     {
         _table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>())).ThrowsAsync(new RequestFailedException(409, "exists"));
 
-        Assert.Equal(StoreWriteOutcome.Conflict, (await _store.AddAsync(Sample(default), default)).Outcome);
+        Assert.Equal(WriteOutcome.Conflict, (await _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Consented, null, Sample(null)), default)).Outcome);
     }
 
     [Fact]
@@ -209,7 +252,7 @@ public sealed class TableConnectionStoreTests
 
         Assert.False(connection.TokensReadable);
         Assert.Equal("", connection.AccessToken);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.ReplaceAsync(connection, default));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ReplaceAsync(connection));
     }
 }
 

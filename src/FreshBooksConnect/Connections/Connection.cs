@@ -1,5 +1,7 @@
-using Azure;
+using System.Security.Cryptography;
+using System.Text;
 using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Renewal;
 
 namespace FreshBooksConnect.Connections;
 
@@ -16,7 +18,9 @@ public enum ConnectionStatus
 }
 
 /// <summary>
-/// One customer's FreshBooks connection as stored, tokens decrypted. <see cref="ETag"/> is the row version every write must match.
+/// One customer's FreshBooks connection as stored, tokens decrypted. <see cref="Version"/> is the row version every write must match.
+/// Every change of state is one named method here that returns the <see cref="ConnectionChange"/> to write; the decisions that
+/// choose between them (is a renewal needed, is the lease someone else's) sit beside them.
 /// </summary>
 public sealed record Connection
 {
@@ -65,7 +69,8 @@ public sealed record Connection
 
     public DateTimeOffset? LeaseUntil { get; init; }
 
-    public ETag ETag { get; init; }
+    /// <summary>The stored row's version, opaque: a write succeeds only while the row still has it. Null for a connection never stored.</summary>
+    public string? Version { get; init; }
 
     /// <summary>
     /// False when the stored tokens cannot be decrypted with the configured keys (a key was removed, or a value was altered
@@ -84,23 +89,116 @@ public sealed record Connection
     /// </summary>
     public bool IsRenewalInDoubt(string owner, DateTimeOffset now, TimeSpan saveTimeout) =>
         LeaseOwner is not null && LeaseOwner != owner && LeaseUntil is { } until && until <= now && now < until + saveTimeout;
+
+    /// <summary>Whether <paramref name="reason"/> calls for a refresh now.</summary>
+    public bool NeedsRenewal(RenewalReason reason, DateTimeOffset now, TimeSpan inlineRefreshBefore) => reason switch
+    {
+        RenewalReason.Scheduled => NextRenewalAt is null || NextRenewalAt <= now || AccessTokenExpiresAt <= now + inlineRefreshBefore,
+        RenewalReason.TokenNeeded => AccessTokenExpiresAt <= now + inlineRefreshBefore,
+
+        // Only while the rejected token is still the stored one: a burst of 401s for one token causes one refresh.
+        RenewalReason.TokenRejected rejected => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(rejected.AccessToken), Encoding.UTF8.GetBytes(AccessToken)),
+        _ => throw new ArgumentOutOfRangeException(nameof(reason)),
+    };
+
+    /// <summary>
+    /// A consent stored <paramref name="grant"/> for <paramref name="identity"/>: a new connection, or (for a returning tenant or
+    /// identity) <paramref name="existing"/> with the new grant, active again, one token generation on.
+    /// </summary>
+    public static ConnectionChange Consented(
+        string id, string? tenantId, FreshBooksIdentity identity, TokenGrant grant, DateTimeOffset now, DateTimeOffset nextRenewalAt, Connection? existing) =>
+        new(ConnectionChangeKind.Consented, existing, new Connection
+        {
+            Id = id,
+            TenantId = tenantId,
+            Identity = identity,
+            Scopes = grant.Scope,
+            AccessToken = grant.AccessToken,
+            RefreshToken = grant.RefreshToken,
+            AccessTokenExpiresAt = grant.AccessTokenExpiresAt,
+            TokenGeneration = (existing?.TokenGeneration ?? 0) + 1,
+            Status = ConnectionStatus.Active,
+            StatusChangedAt = existing is null || existing.Status != ConnectionStatus.Active ? now : existing.StatusChangedAt,
+            CreatedAt = existing?.CreatedAt ?? now,
+            UpdatedAt = now,
+            LastRenewedAt = existing?.LastRenewedAt,
+            NextRenewalAt = nextRenewalAt,
+            Version = existing?.Version,
+        });
+
+    /// <summary><paramref name="owner"/> may refresh this connection until <paramref name="until"/>; no one else may meanwhile.</summary>
+    public ConnectionChange Leased(string owner, DateTimeOffset until) =>
+        new(ConnectionChangeKind.Leased, this, this with { LeaseOwner = owner, LeaseUntil = until });
+
+    /// <summary>FreshBooks issued <paramref name="grant"/> for this connection's refresh token: the new pair, lease released.</summary>
+    public ConnectionChange Renewed(TokenGrant grant, DateTimeOffset now, DateTimeOffset nextRenewalAt) =>
+        new(ConnectionChangeKind.Renewed, this, this with
+        {
+            AccessToken = grant.AccessToken,
+            RefreshToken = grant.RefreshToken,
+            Scopes = string.IsNullOrEmpty(grant.Scope) ? Scopes : grant.Scope,
+            AccessTokenExpiresAt = grant.AccessTokenExpiresAt,
+            TokenGeneration = TokenGeneration + 1,
+            Status = ConnectionStatus.Active,
+            StatusReason = null,
+            StatusChangedAt = Status == ConnectionStatus.Active ? StatusChangedAt : now,
+            UpdatedAt = now,
+            LastRenewedAt = now,
+            FailedAttempts = 0,
+            NextRenewalAt = nextRenewalAt,
+            LeaseOwner = null,
+            LeaseUntil = null,
+        });
+
+    /// <summary>A renewal failed for now (FreshBooks unreachable, 5xx, 429, an unreadable answer): try again at <paramref name="retryAt"/>.</summary>
+    public ConnectionChange RenewalFailed(string error, DateTimeOffset now, DateTimeOffset retryAt) =>
+        new(ConnectionChangeKind.RenewalFailed, this, this with
+        {
+            FailedAttempts = FailedAttempts + 1,
+            LastError = error,
+            LastErrorAt = now,
+            UpdatedAt = now,
+            NextRenewalAt = retryAt,
+            LeaseOwner = null,
+            LeaseUntil = null,
+        });
+
+    /// <summary>FreshBooks refused the grant (<c>invalid_grant</c>): nothing is renewed until the customer consents again.</summary>
+    public ConnectionChange NeedsReconsent(string reason, DateTimeOffset now) =>
+        new(ConnectionChangeKind.NeedsReconsent, this, this with
+        {
+            Status = ConnectionStatus.NeedsReconsent,
+            StatusReason = reason,
+            StatusChangedAt = now,
+            UpdatedAt = now,
+            LastError = reason,
+            LastErrorAt = now,
+            NextRenewalAt = null,
+            LeaseOwner = null,
+            LeaseUntil = null,
+        });
+
+    /// <summary>A removal begins: from now on nothing is served or renewed, whatever happens to the grant.</summary>
+    public ConnectionChange RemovalStarted(string owner, DateTimeOffset until, DateTimeOffset now) =>
+        new(ConnectionChangeKind.RemovalStarted, this, this with
+        {
+            Status = ConnectionStatus.Removing,
+            StatusChangedAt = now,
+            UpdatedAt = now,
+            LeaseOwner = owner,
+            LeaseUntil = until,
+        });
+
+    /// <summary>A removal that could not revoke the grant gives the connection back as it was before <see cref="RemovalStarted"/>.</summary>
+    public ConnectionChange RemovalWithdrawn(Connection before) =>
+        new(ConnectionChangeKind.RemovalWithdrawn, this, before with { Version = Version });
+
+    /// <summary>The connection is gone: its row and its renewal index entry.</summary>
+    public ConnectionChange Removed() => new(ConnectionChangeKind.Removed, this, this);
+
+    /// <summary>This connection as stored at <paramref name="version"/>: what a store hands back after a write.</summary>
+    internal Connection At(string? version) => this with { Version = version };
 }
 
 /// <summary>One page of connections and the token for the next page (null on the last page).</summary>
 public sealed record ConnectionPage(IReadOnlyList<Connection> Connections, string? ContinuationToken);
-
-public enum StoreWriteOutcome
-{
-    Written,
-
-    /// <summary>The row changed since it was read (ETag mismatch, 412) or already exists (409).</summary>
-    Conflict,
-
-    NotFound,
-}
-
-/// <summary>The result of a guarded write: the new ETag when written.</summary>
-public readonly record struct StoreWrite(StoreWriteOutcome Outcome, ETag ETag)
-{
-    public bool Written => Outcome == StoreWriteOutcome.Written;
-}

@@ -25,7 +25,6 @@ public sealed class ConnectionRemoval(
     IConnectionStore store,
     IConnectionLease lease,
     IFreshBooksClient freshBooks,
-    IRenewalIndex index,
     StorageRetries retries,
     TimeProvider time,
     IOptions<RenewalOptions> options,
@@ -86,20 +85,12 @@ public sealed class ConnectionRemoval(
 
             // Marked before FreshBooks is called: from here on no instance serves or renews it, whatever happens next.
             var now = time.GetUtcNow();
-            var marked = connection with
-            {
-                Status = ConnectionStatus.Removing,
-                StatusChangedAt = now,
-                UpdatedAt = now,
-                LeaseOwner = lease.Owner,
-                LeaseUntil = now + options.Value.LeaseDuration,
-            };
-            var write = await store.ReplaceAsync(marked, CancellationToken.None).ConfigureAwait(false);
+            var write = await store.WriteAsync(connection.RemovalStarted(lease.Owner, now + options.Value.LeaseDuration, now), CancellationToken.None).ConfigureAwait(false);
             switch (write.Outcome)
             {
-                case StoreWriteOutcome.Written:
-                    return await FinishAsync(marked with { ETag = write.ETag }, restoreOnFailure: connection).ConfigureAwait(false);
-                case StoreWriteOutcome.NotFound:
+                case WriteOutcome.Written:
+                    return await FinishAsync(write.Stored!, restoreOnFailure: connection).ConfigureAwait(false);
+                case WriteOutcome.NotFound:
                     return RemovalOutcome.NotFound;
             }
         }
@@ -120,7 +111,7 @@ public sealed class ConnectionRemoval(
                 Log.RemovalFailed(logger, removing.Id, revoked.Outcome);
                 if (restoreOnFailure is not null)
                 {
-                    await store.ReplaceAsync(restoreOnFailure with { ETag = removing.ETag }, CancellationToken.None).ConfigureAwait(false);
+                    await store.WriteAsync(removing.RemovalWithdrawn(restoreOnFailure), CancellationToken.None).ConfigureAwait(false);
                 }
 
                 return RemovalOutcome.Unavailable;
@@ -137,15 +128,14 @@ public sealed class ConnectionRemoval(
         for (var read = 0; read < MaxRereads; read++)
         {
             var deleted = await retries.WhileWaiting.ExecuteAsync(
-                async _ => await store.DeleteAsync(connection, CancellationToken.None).ConfigureAwait(false),
+                async _ => await store.WriteAsync(connection.Removed(), CancellationToken.None).ConfigureAwait(false),
                 CancellationToken.None).ConfigureAwait(false);
 
             // Changed since it was read: still being removed (another removal's mark, or a renewal's late save) means delete it.
-            var current = deleted.Outcome == StoreWriteOutcome.Conflict ? await store.GetAsync(connection.Id, CancellationToken.None).ConfigureAwait(false) : null;
+            var current = deleted.Outcome == WriteOutcome.Conflict ? await store.GetAsync(connection.Id, CancellationToken.None).ConfigureAwait(false) : null;
             if (current is null)
             {
                 // Gone is gone: deleted here (perhaps by a try whose answer was lost), or by a removal running beside this one.
-                await RemoveIndexEntryAsync(connection).ConfigureAwait(false);
                 Log.ConnectionRemoved(logger, connection.Id);
                 return RemovalOutcome.Removed;
             }
@@ -160,22 +150,5 @@ public sealed class ConnectionRemoval(
         }
 
         return RemovalOutcome.Unavailable;
-    }
-
-    private async Task RemoveIndexEntryAsync(Connection connection)
-    {
-        if (connection.NextRenewalAt is not { } next)
-        {
-            return;
-        }
-
-        try
-        {
-            await index.RemoveAsync(connection.Id, next, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (StorageUnavailableException)
-        {
-            // A reminder only: the sweep drops an entry whose connection is gone.
-        }
     }
 }

@@ -1,24 +1,42 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace FreshBooksConnect.Connections;
 
-/// <summary>Stores connections. Every update and delete is guarded by the row's ETag; a conflict is an outcome, not an exception.</summary>
+/// <summary>
+/// Stores connections. Every change is written by <see cref="WriteAsync"/>, guarded by the row's version, and keeps the renewal
+/// index in step with the row; a conflict is an outcome, not an exception. Storage that is unavailable surfaces as
+/// <see cref="Storage.StorageUnavailableException"/>.
+/// </summary>
 public interface IConnectionStore
 {
     Task<Connection?> GetAsync(string connectionId, CancellationToken cancellationToken);
 
-    Task<ConnectionPage> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken);
-
-    /// <summary>Adds a new connection; <see cref="StoreWriteOutcome.Conflict"/> if the id is taken.</summary>
-    Task<StoreWrite> AddAsync(Connection connection, CancellationToken cancellationToken);
-
-    /// <summary>Replaces the row if it still has <see cref="Connection.ETag"/>.</summary>
-    Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken);
+    /// <summary>A page of connections; null when <paramref name="continuationToken"/> is not one this store handed out.</summary>
+    Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes only the lease of <paramref name="connection"/> (<see cref="Connection.LeaseOwner"/>, <see cref="Connection.LeaseUntil"/>)
-    /// if the row still has <see cref="Connection.ETag"/>: the rest of the row, tokens included, is left as it is.
+    /// Writes <paramref name="change"/> if the row still has <see cref="ConnectionChange.Before"/>'s version (or, for a new
+    /// connection, does not exist yet). The renewal index follows: the entry for the new <see cref="Connection.NextRenewalAt"/>
+    /// is written before the row points at it, the old one removed after.
     /// </summary>
-    Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken);
+    Task<WriteResult> WriteAsync(ConnectionChange change, CancellationToken cancellationToken);
+}
 
-    /// <summary>Deletes the row if it still has <see cref="Connection.ETag"/>.</summary>
-    Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken);
+public enum WriteOutcome
+{
+    Written,
+
+    /// <summary>The row changed since it was read, or (for a new connection) already exists.</summary>
+    Conflict,
+
+    NotFound,
+}
+
+/// <summary>The result of a guarded write: the connection as stored (with its new version) when written.</summary>
+public sealed record WriteResult(WriteOutcome Outcome, Connection? Stored)
+{
+    [MemberNotNullWhen(true, nameof(Stored))]
+    public bool Written => Outcome == WriteOutcome.Written;
+
+    public static WriteResult Refused(WriteOutcome outcome) => new(outcome, null);
 }

@@ -20,7 +20,6 @@ namespace FreshBooksConnect.Consent;
 public sealed partial class ConsentService(
     IConsentStateStore states,
     IConnectionStore connections,
-    IRenewalIndex index,
     IFreshBooksClient freshBooks,
     OnboardingLinks links,
     RenewalSchedule schedule,
@@ -147,7 +146,7 @@ public sealed partial class ConsentService(
 
         // Take the state before calling FreshBooks: of two callbacks with it, only one may spend the code.
         var consumed = pending with { ConsumedAt = time.GetUtcNow() };
-        if (await states.TryUpdateAsync(consumed, cancellationToken).ConfigureAwait(false) is not { } consumedETag)
+        if (await states.TryUpdateAsync(consumed, cancellationToken).ConfigureAwait(false) is not { } consumedVersion)
         {
             return new CallbackResult(CallbackOutcome.AlreadyUsed, ReturnUrl: pending.ReturnUrl);
         }
@@ -198,7 +197,7 @@ public sealed partial class ConsentService(
         // The connection is stored: what follows is bookkeeping, and never turns a stored connection into an error page.
         try
         {
-            await states.TryUpdateAsync(consumed with { ConnectionId = connectionId, ETag = consumedETag }, CancellationToken.None).ConfigureAwait(false);
+            await states.TryUpdateAsync(consumed with { ConnectionId = connectionId, Version = consumedVersion }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
@@ -211,7 +210,7 @@ public sealed partial class ConsentService(
     }
 
     /// <summary>
-    /// Creates the connection or, for a returning identity or tenant, replaces its grant under the row's ETag (re-reading on a
+    /// Creates the connection or, for a returning identity or tenant, replaces its grant under the row's version (re-reading on a
     /// conflict). Safe to run again after an attempt whose outcome storage never told: a row that already holds this grant is
     /// this consent's own write, and the grant it replaced (<paramref name="replaced"/>, kept across runs) is the one revoked.
     /// </summary>
@@ -225,42 +224,20 @@ public sealed partial class ConsentService(
             if (existing is not null && existing.RefreshToken == grant.RefreshToken)
             {
                 // An earlier attempt landed though its answer never came.
-                await AfterStoredAsync(connectionId, replaced.Value, existing.NextRenewalAt, grant).ConfigureAwait(false);
+                await RevokeReplacedAsync(replaced.Value, grant).ConfigureAwait(false);
                 return existing;
             }
 
-            var connection = new Connection
-            {
-                Id = connectionId,
-                TenantId = tenantId,
-                Identity = identity,
-                Scopes = grant.Scope,
-                AccessToken = grant.AccessToken,
-                RefreshToken = grant.RefreshToken,
-                AccessTokenExpiresAt = grant.AccessTokenExpiresAt,
-                TokenGeneration = (existing?.TokenGeneration ?? 0) + 1,
-                Status = ConnectionStatus.Active,
-                StatusChangedAt = existing is null || existing.Status != ConnectionStatus.Active ? now : existing.StatusChangedAt,
-                CreatedAt = existing?.CreatedAt ?? now,
-                UpdatedAt = now,
-                LastRenewedAt = existing?.LastRenewedAt,
-                NextRenewalAt = schedule.NextRenewal(grant.AccessTokenExpiresAt, now),
-                ETag = existing?.ETag ?? default,
-            };
-
-            await index.ScheduleAsync(connectionId, connection.NextRenewalAt!.Value, cancellationToken).ConfigureAwait(false);
             replaced.Value = existing;
-            var write = existing is null
-                ? await connections.AddAsync(connection, cancellationToken).ConfigureAwait(false)
-                : await connections.ReplaceAsync(connection, cancellationToken).ConfigureAwait(false);
+            var write = await connections.WriteAsync(
+                Connection.Consented(connectionId, tenantId, identity, grant, now, schedule.NextRenewal(grant.AccessTokenExpiresAt, now), existing),
+                cancellationToken).ConfigureAwait(false);
             if (write.Written)
             {
-                await AfterStoredAsync(connectionId, existing, connection.NextRenewalAt, grant).ConfigureAwait(false);
-                return connection with { ETag = write.ETag };
+                await RevokeReplacedAsync(existing, grant).ConfigureAwait(false);
+                return write.Stored;
             }
 
-            // Our index entry for this attempt is stale now; the next attempt schedules its own.
-            await RemoveEntryAsync(connectionId, connection.NextRenewalAt.Value).ConfigureAwait(false);
             if (attempt >= MaxRereads)
             {
                 throw new StorageUnavailableException($"Connection '{connectionId}' kept changing while a new consent was saved.");
@@ -270,34 +247,12 @@ public sealed partial class ConsentService(
         }
     }
 
-    /// <summary>The replaced row's index entry goes, and its grant is revoked (no one uses it any more).</summary>
-    private async Task AfterStoredAsync(string connectionId, Connection? replaced, DateTimeOffset? next, TokenGrant grant)
+    /// <summary>The grant a consent replaced is used by no one any more.</summary>
+    private async Task RevokeReplacedAsync(Connection? replaced, TokenGrant grant)
     {
-        if (replaced is null)
-        {
-            return;
-        }
-
-        if (replaced.NextRenewalAt is { } previous && previous != next)
-        {
-            await RemoveEntryAsync(connectionId, previous).ConfigureAwait(false);
-        }
-
-        if (replaced.Status == ConnectionStatus.Active && replaced.TokensReadable && replaced.RefreshToken != grant.RefreshToken)
+        if (replaced is { Status: ConnectionStatus.Active, TokensReadable: true } && replaced.RefreshToken != grant.RefreshToken)
         {
             await freshBooks.RevokeAsync(replaced.RefreshToken, CancellationToken.None).ConfigureAwait(false);
-        }
-    }
-
-    private async Task RemoveEntryAsync(string connectionId, DateTimeOffset renewAt)
-    {
-        try
-        {
-            await index.RemoveAsync(connectionId, renewAt, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (StorageUnavailableException)
-        {
-            // A reminder only: a stale entry is dropped when it comes due and its renewal finds nothing to do.
         }
     }
 

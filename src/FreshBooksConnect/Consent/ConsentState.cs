@@ -1,5 +1,3 @@
-using Azure;
-
 namespace FreshBooksConnect.Consent;
 
 /// <summary>
@@ -26,18 +24,19 @@ public sealed record ConsentState
     /// <summary>The connection the consent completed, for the page a repeated callback shows.</summary>
     public string? ConnectionId { get; init; }
 
-    public ETag ETag { get; init; }
+    /// <summary>The stored row's version, opaque: an update succeeds only while the row still has it.</summary>
+    public string? Version { get; init; }
 }
 
-/// <summary>Stores pending consents. Taking one is guarded by its ETag, so two callbacks with one state cannot both proceed.</summary>
+/// <summary>Stores pending consents. Taking one is guarded by its version, so two callbacks with one state cannot both proceed.</summary>
 public interface IConsentStateStore
 {
     Task AddAsync(ConsentState state, CancellationToken cancellationToken);
 
     Task<ConsentState?> FindAsync(string stateHash, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="state"/> if the row still has its ETag; returns the new ETag, or null when another callback changed it first.</summary>
-    Task<ETag?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken);
+    /// <summary>Writes <paramref name="state"/> if the row still has its version; returns the new version, or null when another callback changed it first.</summary>
+    Task<string?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken);
 
     /// <summary>Deletes states that expired before <paramref name="now"/>; returns how many.</summary>
     Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);

@@ -15,10 +15,11 @@ public enum LeaseOutcome
     NotFound,
 }
 
-public sealed record LeaseAttempt(LeaseOutcome Outcome, Connection? Connection);
+/// <summary>How a lease claim ended: the connection as leased (when acquired) or as found (when taken).</summary>
+public sealed record LeaseResult(LeaseOutcome Outcome, Connection? Connection);
 
 /// <summary>
-/// Keeps two refreshes of one connection apart across instances: the lease is written into the row with the ETag it was read
+/// Keeps two refreshes of one connection apart across instances: the lease is written into the row with the version it was read
 /// with, so of two claimants exactly one wins.
 /// </summary>
 public interface IConnectionLease
@@ -26,8 +27,8 @@ public interface IConnectionLease
     /// <summary>This instance's owner id.</summary>
     string Owner { get; }
 
-    /// <summary>Claims <paramref name="connection"/> as read; on success returns it with the lease and its new ETag.</summary>
-    Task<LeaseAttempt> AcquireAsync(Connection connection, CancellationToken cancellationToken);
+    /// <summary>Claims <paramref name="connection"/> as read; on success returns it with the lease and its new version.</summary>
+    Task<LeaseResult> AcquireAsync(Connection connection, CancellationToken cancellationToken);
 
     /// <summary>Reads the row until no other owner holds a lease on it, or the wait runs out (then returns it as last read).</summary>
     Task<Connection?> WaitForReleaseAsync(string connectionId, CancellationToken cancellationToken);

@@ -36,7 +36,7 @@ public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex inde
                 || (result.Connection is { } connection && connection.NextRenewalAt != message.RenewAt));
         if (stale)
         {
-            await index.RemoveAsync(message.ConnectionId, message.RenewAt, cancellationToken).ConfigureAwait(false);
+            await index.DropStaleAsync(message.ConnectionId, message.RenewAt, cancellationToken).ConfigureAwait(false);
         }
 
         Log.RenewalProcessed(logger, message.ConnectionId, result.Outcome);

@@ -1,14 +1,20 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
+using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Security;
 using FreshBooksConnect.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace FreshBooksConnect.Connections.Internal;
 
-/// <summary>Connections as rows of the <c>connections</c> table: partition = connection id, tokens encrypted per row.</summary>
-internal sealed class TableConnectionStore(StorageClients storage, ITokenProtector protector) : IConnectionStore
+/// <summary>
+/// Connections as rows of the <c>connections</c> table: partition = connection id, tokens encrypted per row. Each write keeps the
+/// renewal index in step with the row it writes.
+/// </summary>
+internal sealed class TableConnectionStore(StorageClients storage, ITokenProtector protector, IRenewalIndexWriter index, ILogger<TableConnectionStore> logger) : IConnectionStore
 {
     internal const string RowKey = "connection";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -20,92 +26,143 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         return entity is null ? null : FromEntity(entity);
     }
 
-    public Task<ConnectionPage> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) =>
-        StorageFailures.GuardAsync(
-            async () =>
-            {
-                await foreach (var page in Table.QueryAsync<TableEntity>(maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
-                {
-                    return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
-                }
-
-                return new ConnectionPage([], null);
-            },
-            cancellationToken);
-
-    public async Task<StoreWrite> AddAsync(Connection connection, CancellationToken cancellationToken)
+    public async Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken)
     {
-        var entity = ToEntity(connection);
         try
         {
-            var response = await StorageFailures.GuardAsync(() => Table.AddEntityAsync(entity, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+            return await StorageFailures.GuardAsync(
+                async () =>
+                {
+                    await foreach (var page in Table.QueryAsync<TableEntity>(maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
+                    {
+                        return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
+                    }
+
+                    return new ConnectionPage([], null);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status == 409)
+        catch (RequestFailedException ex) when (ex.Status == 400 && continuationToken is not null)
         {
-            // Either the id is taken, or this very insert landed and its answer was lost (the SDK's retry then meets the row).
-            return await OwnWriteOrAsync(entity, IsSameTokenWrite, StoreWriteOutcome.Conflict, cancellationToken).ConfigureAwait(false);
+            // Storage refuses a continuation token it did not hand out.
+            return null;
         }
     }
 
-    public async Task<StoreWrite> ReplaceAsync(Connection connection, CancellationToken cancellationToken)
+    public async Task<WriteResult> WriteAsync(ConnectionChange change, CancellationToken cancellationToken)
     {
-        var entity = ToEntity(connection);
-        return await UpdateAsync(entity, connection.ETag, TableUpdateMode.Replace, IsSameTokenWrite, cancellationToken).ConfigureAwait(false);
+        var (before, after) = (change.Before, change.After);
+        switch (change.Kind)
+        {
+            case ConnectionChangeKind.Leased:
+                return await WriteLeaseAsync(after, cancellationToken).ConfigureAwait(false);
+            case ConnectionChangeKind.Removed:
+                var removed = await DeleteAsync(after, cancellationToken).ConfigureAwait(false);
+                if (removed.Outcome is WriteOutcome.Written or WriteOutcome.NotFound && after.NextRenewalAt is { } entry)
+                {
+                    await RemoveEntryAsync(after.Id, entry).ConfigureAwait(false);
+                }
+
+                return removed;
+        }
+
+        // The new entry is written before the row points at it (a row never points at a missing entry); the old one after.
+        var scheduled = after.NextRenewalAt is { } next && next != before?.NextRenewalAt ? next : (DateTimeOffset?)null;
+        if (scheduled is { } renewAt)
+        {
+            await index.ScheduleAsync(after.Id, renewAt, cancellationToken).ConfigureAwait(false);
+        }
+
+        var entity = ToEntity(after);
+        var write = before is null
+            ? await AddAsync(entity, cancellationToken).ConfigureAwait(false)
+            : await UpdateAsync(entity, after.Version, TableUpdateMode.Replace, IsSameTokenWrite, cancellationToken).ConfigureAwait(false);
+        if (write.Outcome == WriteOutcome.Written)
+        {
+            if (before?.NextRenewalAt is { } previous && previous != after.NextRenewalAt)
+            {
+                await RemoveEntryAsync(after.Id, previous).ConfigureAwait(false);
+            }
+
+            return new WriteResult(WriteOutcome.Written, after.At(write.Version));
+        }
+
+        if (scheduled is { } stale)
+        {
+            // This write did not land: its entry is a reminder of nothing.
+            await RemoveEntryAsync(after.Id, stale).ConfigureAwait(false);
+        }
+
+        return WriteResult.Refused(write.Outcome);
     }
 
-    public Task<StoreWrite> WriteLeaseAsync(Connection connection, CancellationToken cancellationToken)
+    private async Task<WriteResult> WriteLeaseAsync(Connection leased, CancellationToken cancellationToken)
     {
         // A merge cannot remove a property, so it only ever takes a lease; a renewal's full save clears it.
-        if (connection.LeaseOwner is null || connection.LeaseUntil is null)
+        if (leased.LeaseOwner is null || leased.LeaseUntil is null)
         {
-            throw new ArgumentException("A lease write needs an owner and an expiry.", nameof(connection));
+            throw new ArgumentException("A lease write needs an owner and an expiry.", nameof(leased));
         }
 
         // Two properties, not the whole row: the tokens are not re-encrypted and the body is a tenth of the size.
-        var lease = new TableEntity(connection.Id, RowKey) { ["LeaseOwner"] = connection.LeaseOwner, ["LeaseUntil"] = connection.LeaseUntil };
-        return UpdateAsync(lease, connection.ETag, TableUpdateMode.Merge, IsSameLease, cancellationToken);
+        var lease = new TableEntity(leased.Id, RowKey) { ["LeaseOwner"] = leased.LeaseOwner, ["LeaseUntil"] = leased.LeaseUntil };
+        var write = await UpdateAsync(lease, leased.Version, TableUpdateMode.Merge, IsSameLease, cancellationToken).ConfigureAwait(false);
+        return write.Outcome == WriteOutcome.Written ? new WriteResult(WriteOutcome.Written, leased.At(write.Version)) : WriteResult.Refused(write.Outcome);
     }
 
-    public async Task<StoreWrite> DeleteAsync(Connection connection, CancellationToken cancellationToken)
+    private async Task<WriteResult> DeleteAsync(Connection connection, CancellationToken cancellationToken)
     {
         try
         {
-            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(connection.Id, RowKey, connection.ETag, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return new StoreWrite(StoreWriteOutcome.Written, default);
+            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(connection.Id, RowKey, RowVersion.IfMatch(connection.Version), cancellationToken), cancellationToken).ConfigureAwait(false);
+            return new WriteResult(WriteOutcome.Written, connection);
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
             // A 404 may be this delete's own earlier try, whose answer was lost: the caller treats "gone" as gone.
-            return Refused(ex);
+            return WriteResult.Refused(ex.Status == 412 ? WriteOutcome.Conflict : WriteOutcome.NotFound);
         }
     }
 
-    private async Task<StoreWrite> UpdateAsync(TableEntity entity, ETag ifMatch, TableUpdateMode mode, Func<TableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
+    private async Task<RowWrite> AddAsync(TableEntity entity, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, ifMatch, mode, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return new StoreWrite(StoreWriteOutcome.Written, response.Headers.ETag ?? default);
+            var response = await StorageFailures.GuardAsync(() => Table.AddEntityAsync(entity, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return new RowWrite(WriteOutcome.Written, response.Headers.ETag?.ToString());
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Either the id is taken, or this very insert landed and its answer was lost (the SDK's retry then meets the row).
+            return await OwnWriteOrAsync(entity, IsSameTokenWrite, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<RowWrite> UpdateAsync(TableEntity entity, string? ifMatch, TableUpdateMode mode, Func<TableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, RowVersion.IfMatch(ifMatch), mode, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return new RowWrite(WriteOutcome.Written, response.Headers.ETag?.ToString());
         }
         catch (RequestFailedException ex) when (ex.Status == 412)
         {
             // The row changed: by someone else, or by this very write whose answer was lost before the SDK retried it.
-            return await OwnWriteOrAsync(entity, isOwnWrite, StoreWriteOutcome.Conflict, cancellationToken).ConfigureAwait(false);
+            return await OwnWriteOrAsync(entity, isOwnWrite, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            return Refused(ex);
+            return new RowWrite(WriteOutcome.NotFound, null);
         }
     }
 
     /// <summary>Reads the row back after a refused write: if it holds exactly what was written, the write was ours and it landed.</summary>
-    private async Task<StoreWrite> OwnWriteOrAsync(TableEntity written, Func<TableEntity, TableEntity, bool> isOwnWrite, StoreWriteOutcome otherwise, CancellationToken cancellationToken)
+    private async Task<RowWrite> OwnWriteOrAsync(TableEntity written, Func<TableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
     {
         var stored = await ReadAsync(written.PartitionKey, cancellationToken).ConfigureAwait(false);
-        return stored is not null && isOwnWrite(written, stored)
-            ? new StoreWrite(StoreWriteOutcome.Written, stored.ETag)
-            : new StoreWrite(stored is null ? StoreWriteOutcome.NotFound : otherwise, default);
+        return stored is null ? new RowWrite(WriteOutcome.NotFound, null)
+            : isOwnWrite(written, stored) ? new RowWrite(WriteOutcome.Written, stored.ETag.ToString())
+            : new RowWrite(WriteOutcome.Conflict, null);
     }
 
     // Every full write encrypts the tokens with a fresh random nonce: the same ciphertext can only be this write's.
@@ -116,14 +173,26 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         written.GetString("LeaseOwner") == stored.GetString("LeaseOwner") && written.GetDateTimeOffset("LeaseUntil") is { } until
         && stored.GetDateTimeOffset("LeaseUntil") is { } storedUntil && (until - storedUntil).Duration() < TimeSpan.FromMilliseconds(1);
 
+    /// <summary>The row is written: the entry it no longer points at is only a reminder, and a stale one is dropped when it comes due.</summary>
+    private async Task RemoveEntryAsync(string connectionId, DateTimeOffset renewAt)
+    {
+        try
+        {
+            await index.RemoveAsync(connectionId, renewAt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.StaleEntryLeft(logger, connectionId, ex.Status);
+        }
+    }
+
     private async Task<TableEntity?> ReadAsync(string connectionId, CancellationToken cancellationToken)
     {
         var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(connectionId, RowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
-    private static StoreWrite Refused(RequestFailedException ex) =>
-        new(ex.Status == 412 ? StoreWriteOutcome.Conflict : StoreWriteOutcome.NotFound, default);
+    private readonly record struct RowWrite(WriteOutcome Outcome, string? Version);
 
     private TableEntity ToEntity(Connection c) => !c.TokensReadable
         ? throw new InvalidOperationException($"Connection '{c.Id}' has tokens that cannot be decrypted; writing it would destroy them.")
@@ -189,7 +258,7 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
             NextRenewalAt = e.GetDateTimeOffset("NextRenewalAt"),
             LeaseOwner = e.GetString("LeaseOwner"),
             LeaseUntil = e.GetDateTimeOffset("LeaseUntil"),
-            ETag = e.ETag,
+            Version = e.ETag.ToString(),
         };
     }
 }

@@ -44,23 +44,23 @@ internal sealed class TableConsentStateStore(StorageClients storage) : IConsentS
             ExpiresAt = e.GetDateTimeOffset("ExpiresAt") ?? DateTimeOffset.MinValue,
             ConsumedAt = e.GetDateTimeOffset("ConsumedAt"),
             ConnectionId = e.GetString("ConnectionId"),
-            ETag = e.ETag,
+            Version = e.ETag.ToString(),
         };
     }
 
-    public async Task<ETag?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken)
+    public async Task<string?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken)
     {
         var entity = ToEntity(state);
         try
         {
-            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, state.ETag, TableUpdateMode.Replace, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return response.Headers.ETag;
+            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, RowVersion.IfMatch(state.Version), TableUpdateMode.Replace, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return response.Headers.ETag?.ToString();
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
             // Taken by another callback, or by this very update whose answer was lost before the SDK retried it.
             return ex.Status == 412 && await ReadAsync(state.StateHash, cancellationToken).ConfigureAwait(false) is { } stored && IsSameWrite(entity, stored)
-                ? stored.ETag
+                ? stored.ETag.ToString()
                 : null;
         }
     }

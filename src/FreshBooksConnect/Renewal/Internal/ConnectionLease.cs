@@ -9,21 +9,20 @@ internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time,
 
     public string Owner { get; } = $"{Environment.MachineName}/{Guid.NewGuid():N}";
 
-    public async Task<LeaseAttempt> AcquireAsync(Connection connection, CancellationToken cancellationToken)
+    public async Task<LeaseResult> AcquireAsync(Connection connection, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (connection.IsLeasedByOther(Owner, now))
         {
-            return new LeaseAttempt(LeaseOutcome.Taken, connection);
+            return new LeaseResult(LeaseOutcome.Taken, connection);
         }
 
-        var leased = connection with { LeaseOwner = Owner, LeaseUntil = now + _options.LeaseDuration };
-        var write = await store.WriteLeaseAsync(leased, cancellationToken).ConfigureAwait(false);
+        var write = await store.WriteAsync(connection.Leased(Owner, now + _options.LeaseDuration), cancellationToken).ConfigureAwait(false);
         return write.Outcome switch
         {
-            StoreWriteOutcome.Written => new LeaseAttempt(LeaseOutcome.Acquired, leased with { ETag = write.ETag }),
-            StoreWriteOutcome.NotFound => new LeaseAttempt(LeaseOutcome.NotFound, null),
-            _ => new LeaseAttempt(LeaseOutcome.Changed, null),
+            WriteOutcome.Written => new LeaseResult(LeaseOutcome.Acquired, write.Stored),
+            WriteOutcome.NotFound => new LeaseResult(LeaseOutcome.NotFound, null),
+            _ => new LeaseResult(LeaseOutcome.Changed, null),
         };
     }
 
@@ -48,6 +47,6 @@ internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time,
     public async Task<bool> IsStillHeldAsync(Connection leased, CancellationToken cancellationToken)
     {
         var current = await store.GetAsync(leased.Id, cancellationToken).ConfigureAwait(false);
-        return current is not null && current.ETag == leased.ETag;
+        return current is not null && current.Version == leased.Version;
     }
 }

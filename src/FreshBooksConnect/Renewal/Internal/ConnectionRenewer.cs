@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.FreshBooks;
@@ -15,8 +13,8 @@ internal sealed class ConnectionRenewer(
     InFlightRenewals inFlight,
     UnsavedRenewals unsaved,
     StorageRetries retries,
+    RefreshRetries refreshRetries,
     IFreshBooksClient freshBooks,
-    IRenewalIndex index,
     RenewalSchedule schedule,
     RenewalMetrics metrics,
     TimeProvider time,
@@ -81,7 +79,7 @@ internal sealed class ConnectionRenewer(
                 continue;
             }
 
-            if (!IsNeeded(connection, reason))
+            if (!connection.NeedsRenewal(reason, now, _options.InlineRefreshBefore))
             {
                 return new RenewalResult(RenewalOutcome.Current, connection);
             }
@@ -102,20 +100,8 @@ internal sealed class ConnectionRenewer(
 
     private RenewalResult FromUnsaved(Connection outcome, RenewalReason reason) =>
         outcome.Status == ConnectionStatus.NeedsReconsent ? new RenewalResult(RenewalOutcome.NeedsReconsent, outcome)
-        : IsNeeded(outcome, reason) ? new RenewalResult(RenewalOutcome.Busy, outcome)
+        : outcome.NeedsRenewal(reason, time.GetUtcNow(), _options.InlineRefreshBefore) ? new RenewalResult(RenewalOutcome.Busy, outcome)
         : new RenewalResult(RenewalOutcome.Current, outcome);
-
-    private bool IsNeeded(Connection connection, RenewalReason reason)
-    {
-        var now = time.GetUtcNow();
-        return reason switch
-        {
-            RenewalReason.Scheduled => connection.NextRenewalAt is null || connection.NextRenewalAt <= now || connection.AccessTokenExpiresAt <= now + _options.InlineRefreshBefore,
-            RenewalReason.TokenNeeded => connection.AccessTokenExpiresAt <= now + _options.InlineRefreshBefore,
-            RenewalReason.TokenRejected rejected => FixedTimeEquals(rejected.AccessToken, connection.AccessToken),
-            _ => throw new ArgumentOutOfRangeException(nameof(reason)),
-        };
-    }
 
     /// <returns>The result, or null when the row changed before the lease was taken, or the lease was lost before a pair arrived.</returns>
     private async Task<RenewalResult?> RefreshUnderLeaseAsync(Connection connection)
@@ -134,103 +120,40 @@ internal sealed class ConnectionRenewer(
         }
 
         var leased = claim.Connection!;
-        FreshBooksResult<TokenGrant> answer;
-        for (var attempt = 1; ; attempt++)
+        var storageDown = false;
+        var (answer, leaseLost) = await refreshRetries.RunAsync(
+            () => freshBooks.RefreshAsync(leased.RefreshToken, CancellationToken.None),
+            async () =>
+            {
+                try
+                {
+                    return await lease.IsStillHeldAsync(leased, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (StorageUnavailableException)
+                {
+                    // Without storage the lease can't be checked: stop trying now and record the failure, which releases the
+                    // lease once storage answers again.
+                    storageDown = true;
+                    return false;
+                }
+            }).ConfigureAwait(false);
+        if (leaseLost && !storageDown)
         {
-            answer = await freshBooks.RefreshAsync(leased.RefreshToken, CancellationToken.None).ConfigureAwait(false);
-            if (answer.IsSuccess || answer.Outcome != FreshBooksOutcome.Transient || attempt >= _options.RefreshAttempts || answer.RetryAfter > _options.MaxInlineRetryAfter)
-            {
-                break;
-            }
-
-            await Task.Delay(schedule.InlineRetryDelay(attempt, answer.RetryAfter), time).ConfigureAwait(false);
-            bool held;
-            try
-            {
-                held = await lease.IsStillHeldAsync(leased, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (StorageUnavailableException)
-            {
-                // Without storage the lease can't be checked: stop trying now and record the failure, which releases the lease
-                // once storage answers again.
-                break;
-            }
-
-            if (!held)
-            {
-                // Our lease is gone (it ran out, or the row was replaced): whoever holds it now decides. The refresh token was
-                // not spent, since FreshBooks did not answer with a pair.
-                Log.LeaseLost(logger, leased.Id);
-                return null;
-            }
+            // Our lease is gone (it ran out, or the row was replaced): whoever holds it now decides. The refresh token was not
+            // spent, since FreshBooks did not answer with a pair.
+            Log.LeaseLost(logger, leased.Id);
+            return null;
         }
 
+        var now = time.GetUtcNow();
         if (answer.IsSuccess)
         {
-            return await SaveAsync(leased, Renewed(leased, answer.Value!), OutcomeKind.Renewed, answer).ConfigureAwait(false);
+            return await SaveAsync(leased.Renewed(answer.Value!, now, schedule.NextRenewal(answer.Value!.AccessTokenExpiresAt, now)), answer).ConfigureAwait(false);
         }
 
-        if (answer.Outcome == FreshBooksOutcome.InvalidGrant)
-        {
-            return await SaveAsync(leased, NeedsReconsent(leased, answer), OutcomeKind.NeedsReconsent, answer).ConfigureAwait(false);
-        }
-
-        return await SaveAsync(leased, Failed(leased, answer), OutcomeKind.Failed, answer).ConfigureAwait(false);
-    }
-
-    private Connection Renewed(Connection leased, TokenGrant grant)
-    {
-        var now = time.GetUtcNow();
-        return leased with
-        {
-            AccessToken = grant.AccessToken,
-            RefreshToken = grant.RefreshToken,
-            Scopes = string.IsNullOrEmpty(grant.Scope) ? leased.Scopes : grant.Scope,
-            AccessTokenExpiresAt = grant.AccessTokenExpiresAt,
-            TokenGeneration = leased.TokenGeneration + 1,
-            Status = ConnectionStatus.Active,
-            StatusReason = null,
-            StatusChangedAt = leased.Status == ConnectionStatus.Active ? leased.StatusChangedAt : now,
-            UpdatedAt = now,
-            LastRenewedAt = now,
-            FailedAttempts = 0,
-            NextRenewalAt = schedule.NextRenewal(grant.AccessTokenExpiresAt, now),
-            LeaseOwner = null,
-            LeaseUntil = null,
-        };
-    }
-
-    private Connection NeedsReconsent(Connection leased, FreshBooksResult<TokenGrant> answer)
-    {
-        var now = time.GetUtcNow();
-        return leased with
-        {
-            Status = ConnectionStatus.NeedsReconsent,
-            StatusReason = Describe(answer),
-            StatusChangedAt = now,
-            UpdatedAt = now,
-            LastError = Describe(answer),
-            LastErrorAt = now,
-            NextRenewalAt = null,
-            LeaseOwner = null,
-            LeaseUntil = null,
-        };
-    }
-
-    private Connection Failed(Connection leased, FreshBooksResult<TokenGrant> answer)
-    {
-        var now = time.GetUtcNow();
-        var failures = leased.FailedAttempts + 1;
-        return leased with
-        {
-            FailedAttempts = failures,
-            LastError = Describe(answer),
-            LastErrorAt = now,
-            UpdatedAt = now,
-            NextRenewalAt = schedule.NextRetry(failures, now, answer.RetryAfter),
-            LeaseOwner = null,
-            LeaseUntil = null,
-        };
+        return answer.Outcome == FreshBooksOutcome.InvalidGrant
+            ? await SaveAsync(leased.NeedsReconsent(Describe(answer), now), answer).ConfigureAwait(false)
+            : await SaveAsync(leased.RenewalFailed(Describe(answer), now, schedule.NextRetry(leased.FailedAttempts + 1, now, answer.RetryAfter)), answer).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -238,79 +161,82 @@ internal sealed class ConnectionRenewer(
     /// The caller waits for the first <see cref="RenewalOptions.SaveAttempts"/> tries; after that it is answered with the outcome
     /// as it will be stored (a new pair: its new token), and this process answers from it until the save ends.
     /// </summary>
-    private async Task<RenewalResult> SaveAsync(Connection leased, Connection outcome, OutcomeKind kind, FreshBooksResult<TokenGrant> answer)
+    private async Task<RenewalResult> SaveAsync(ConnectionChange change, FreshBooksResult<TokenGrant> answer)
     {
         var waitedLongEnough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var saving = SaveUntilStoredAsync(leased, outcome, kind, answer, waitedLongEnough);
-        unsaved.Track(outcome, kind == OutcomeKind.Renewed, saving);
+        var saving = SaveUntilStoredAsync(change, answer, waitedLongEnough);
+        unsaved.Track(change.After, change.Kind == ConnectionChangeKind.Renewed, saving);
         if (await Task.WhenAny(saving, waitedLongEnough.Task).ConfigureAwait(false) == saving)
         {
             return await saving.ConfigureAwait(false);
         }
 
-        Log.OutcomeKeptUntilSaved(logger, leased.Id, kind.ToString());
-        return kind switch
-        {
-            OutcomeKind.Renewed => new RenewalResult(RenewalOutcome.Renewed, outcome),
-            OutcomeKind.NeedsReconsent => new RenewalResult(RenewalOutcome.NeedsReconsent, outcome),
-            _ => new RenewalResult(RenewalOutcome.Failed, outcome, answer.RetryAfter),
-        };
+        Log.OutcomeKeptUntilSaved(logger, change.After.Id, change.Kind.ToString());
+        return new RenewalResult(Outcome(change.Kind), change.After, answer.RetryAfter);
     }
 
-    private async Task<RenewalResult> SaveUntilStoredAsync(Connection leased, Connection outcome, OutcomeKind kind, FreshBooksResult<TokenGrant> answer, TaskCompletionSource waitedLongEnough)
+    private async Task<RenewalResult> SaveUntilStoredAsync(ConnectionChange change, FreshBooksResult<TokenGrant> answer, TaskCompletionSource waitedLongEnough)
     {
+        var id = change.After.Id;
         Saved saved;
         try
         {
             saved = await retries.UntilSaved(() => waitedLongEnough.TrySetResult())
-                .ExecuteAsync(async _ => await WriteAsync(leased, outcome).ConfigureAwait(false), CancellationToken.None)
+                .ExecuteAsync(async _ => await WriteAsync(change).ConfigureAwait(false), CancellationToken.None)
                 .ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
-            return GiveUp(leased, kind, ex.Status);
+            return GiveUp(change, ex.Status);
         }
 
         if (saved.Stored is not { } stored)
         {
             // Deleted, or a new consent replaced the grant while we renewed the old one: nobody will use the pair we got.
-            if (kind == OutcomeKind.Renewed)
+            if (change.Kind == ConnectionChangeKind.Renewed)
             {
-                Log.RenewalSuperseded(logger, leased.Id);
-                await freshBooks.RevokeAsync(outcome.RefreshToken, CancellationToken.None).ConfigureAwait(false);
+                Log.RenewalSuperseded(logger, id);
+                await freshBooks.RevokeAsync(change.After.RefreshToken, CancellationToken.None).ConfigureAwait(false);
             }
 
             return saved.Current is { } current ? new RenewalResult(RenewalOutcome.Current, current) : new RenewalResult(RenewalOutcome.NotFound, null);
         }
 
-        switch (kind)
+        switch (change.Kind)
         {
-            case OutcomeKind.Renewed:
-                Log.Renewed(logger, leased.Id, stored.AccessTokenExpiresAt);
-                metrics.RecordRenewal(RenewalOutcome.Renewed);
-                return new RenewalResult(RenewalOutcome.Renewed, stored);
-            case OutcomeKind.NeedsReconsent:
-                Log.NeedsReconsent(logger, leased.Id, answer.Error);
-                metrics.RecordRenewal(RenewalOutcome.NeedsReconsent);
-                return new RenewalResult(RenewalOutcome.NeedsReconsent, stored);
+            case ConnectionChangeKind.Renewed:
+                Log.Renewed(logger, id, stored.AccessTokenExpiresAt);
+                break;
+            case ConnectionChangeKind.NeedsReconsent:
+                Log.NeedsReconsent(logger, id, answer.Error);
+                break;
             default:
-                Log.RenewalFailed(logger, leased.Id, answer.Outcome, answer.Error, stored.FailedAttempts);
-                metrics.RecordRenewal(RenewalOutcome.Failed);
-                return new RenewalResult(RenewalOutcome.Failed, stored, answer.RetryAfter);
+                Log.RenewalFailed(logger, id, answer.Outcome, answer.Error, stored.FailedAttempts);
+                break;
         }
+
+        metrics.RecordRenewal(Outcome(change.Kind));
+        return new RenewalResult(Outcome(change.Kind), stored, answer.RetryAfter);
     }
 
-    private RenewalResult GiveUp(Connection leased, OutcomeKind kind, int status)
+    private static RenewalOutcome Outcome(ConnectionChangeKind kind) => kind switch
+    {
+        ConnectionChangeKind.Renewed => RenewalOutcome.Renewed,
+        ConnectionChangeKind.NeedsReconsent => RenewalOutcome.NeedsReconsent,
+        _ => RenewalOutcome.Failed,
+    };
+
+    private RenewalResult GiveUp(ConnectionChange change, int status)
     {
         metrics.RecordRenewal(RenewalOutcome.Failed);
-        if (kind == OutcomeKind.Renewed)
+        if (change.Kind == ConnectionChangeKind.Renewed)
         {
             // FreshBooks has spent the previous refresh token; the pair dies with this process.
-            Log.RenewedPairNotSaved(logger, leased.Id);
+            Log.RenewedPairNotSaved(logger, change.After.Id);
         }
         else
         {
-            Log.RenewalOutcomeNotSaved(logger, leased.Id, kind.ToString(), status);
+            Log.RenewalOutcomeNotSaved(logger, change.After.Id, change.Kind.ToString(), status);
         }
 
         // No connection with it: the stored tokens may be the ones this renewal spent.
@@ -318,34 +244,29 @@ internal sealed class ConnectionRenewer(
     }
 
     /// <summary>
-    /// One write of the outcome over the row this renewal leased, keeping the renewal index in step (the new entry is written
-    /// before the row points at it). On a conflict it re-reads: if the row still holds the pair this renewal spent, the outcome is
-    /// newer and is written over the new ETag; if a new consent or a removal replaced it, the stored row wins.
+    /// One write of the outcome over the row this renewal leased. On a conflict it re-reads: if the row still holds the pair this
+    /// renewal spent, the outcome is newer and is written over the row as it now stands; if a new consent or a removal replaced
+    /// it, the stored row wins.
     /// </summary>
-    private async Task<Saved> WriteAsync(Connection leased, Connection outcome)
+    private async Task<Saved> WriteAsync(ConnectionChange change)
     {
+        var spentGeneration = change.Before!.TokenGeneration;
         for (var read = 0; ; read++)
         {
-            if (outcome.NextRenewalAt is { } next && next != leased.NextRenewalAt)
-            {
-                await index.ScheduleAsync(outcome.Id, next, CancellationToken.None).ConfigureAwait(false);
-            }
-
-            var write = await store.ReplaceAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            var write = await store.WriteAsync(change, CancellationToken.None).ConfigureAwait(false);
             if (write.Written)
             {
-                await RemoveOldEntryAsync(leased, outcome).ConfigureAwait(false);
-                return new Saved(outcome with { ETag = write.ETag }, null);
+                return new Saved(write.Stored, null);
             }
 
-            var current = write.Outcome == StoreWriteOutcome.NotFound ? null : await store.GetAsync(outcome.Id, CancellationToken.None).ConfigureAwait(false);
+            var current = write.Outcome == WriteOutcome.NotFound ? null : await store.GetAsync(change.After.Id, CancellationToken.None).ConfigureAwait(false);
             if (current is null)
             {
-                Log.RenewedConnectionDeleted(logger, outcome.Id);
+                Log.RenewedConnectionDeleted(logger, change.After.Id);
                 return new Saved(null, null);
             }
 
-            if (current.TokenGeneration != leased.TokenGeneration || current.Status == ConnectionStatus.Removing)
+            if (current.TokenGeneration != spentGeneration || current.Status == ConnectionStatus.Removing)
             {
                 return new Saved(null, current);
             }
@@ -353,29 +274,11 @@ internal sealed class ConnectionRenewer(
             if (read >= MaxRereads)
             {
                 // Still the pair this renewal spent, but the row keeps changing: try again after a pause, like an outage.
-                throw new StorageUnavailableException($"Connection '{outcome.Id}' kept changing while its renewal was saved.");
+                throw new StorageUnavailableException($"Connection '{change.After.Id}' kept changing while its renewal was saved.");
             }
 
-            Log.SaveConflictRetried(logger, outcome.Id, read + 1);
-            outcome = outcome with { ETag = current.ETag };
-        }
-    }
-
-    /// <summary>The row is saved: the entry it no longer points at is only a reminder, and a stale one is dropped when it comes due.</summary>
-    private async Task RemoveOldEntryAsync(Connection leased, Connection outcome)
-    {
-        if (leased.NextRenewalAt is not { } previous || previous == outcome.NextRenewalAt)
-        {
-            return;
-        }
-
-        try
-        {
-            await index.RemoveAsync(outcome.Id, previous, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (StorageUnavailableException ex)
-        {
-            Log.StaleEntryLeft(logger, outcome.Id, ex.Status);
+            Log.SaveConflictRetried(logger, change.After.Id, read + 1);
+            change = change.Over(current);
         }
     }
 
@@ -384,15 +287,6 @@ internal sealed class ConnectionRenewer(
 
     private static string Truncate(string value) => value.Length <= 200 ? value : value[..200];
 
-    private static bool FixedTimeEquals(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
-
-    private enum OutcomeKind
-    {
-        Renewed,
-        NeedsReconsent,
-        Failed,
-    }
 
     /// <summary>The outcome as stored, or (when it was not written) the row as it stands, or neither when the row is gone.</summary>
     private sealed record Saved(Connection? Stored, Connection? Current);

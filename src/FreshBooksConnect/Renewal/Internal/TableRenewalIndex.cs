@@ -9,7 +9,7 @@ namespace FreshBooksConnect.Renewal.Internal;
 /// The <c>renewalindex</c> table: one partition, row key <c>{renewAt ticks, 19 digits}_{connectionId}</c>, so "due by now" is
 /// one range query that returns only due rows.
 /// </summary>
-internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
+internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex, IRenewalIndexWriter
 {
     internal const string Partition = "due";
     private const int MaxTransactionActions = 100;
@@ -34,6 +34,9 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
         }
     }
 
+    public Task DropStaleAsync(string connectionId, DateTimeOffset renewAt, CancellationToken cancellationToken) =>
+        RemoveAsync(connectionId, renewAt, cancellationToken);
+
     public async IAsyncEnumerable<RenewalIndexEntry> ReadDueAsync(DateTimeOffset now, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var upper = Ticks(now.AddTicks(1));
@@ -46,7 +49,7 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
                     entity.GetString("ConnectionId") ?? entity.RowKey[20..],
                     entity.GetDateTimeOffset("RenewAt") ?? new DateTimeOffset(long.Parse(entity.RowKey[..19], CultureInfo.InvariantCulture), TimeSpan.Zero),
                     entity.GetDateTimeOffset("EnqueuedAt"),
-                    entity.ETag);
+                    entity.ETag.ToString());
             }
         }
     }
@@ -96,7 +99,7 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex
     private static TableTransactionAction MarkAction(RenewalIndexEntry entry, DateTimeOffset now, string markId) => new(
         TableTransactionActionType.UpdateMerge,
         new TableEntity(Partition, Key(entry.RenewAt, entry.ConnectionId)) { ["EnqueuedAt"] = now, ["MarkedBy"] = markId },
-        entry.ETag);
+        RowVersion.IfMatch(entry.Version));
 
     internal static string Key(DateTimeOffset renewAt, string connectionId) => $"{Ticks(renewAt)}_{connectionId}";
 
