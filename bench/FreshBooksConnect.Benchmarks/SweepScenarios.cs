@@ -18,7 +18,7 @@ internal static class SweepScenarios
         md.AppendLine("the due ones carry real emulator grants (authorize URL → `ApproveAsync` → code exchange), the others dummy tokens and a `NextRenewalAt` 2–11 h ahead. ");
         md.AppendLine("The sweep is `RenewalSweep.SweepAsync` (what the timer function calls); the drain receives the enqueued messages and runs ");
         md.AppendLine("`host.InvokeAsync(\"RenewConnection\", msg)` with P concurrent workers (queue receive/delete is not timed). ");
-        md.AppendLine("Table requests are counted by an `HttpPipelinePolicy` in the app's `StorageClients`. Figures: median (min–max) of the runs.").AppendLine();
+        md.AppendLine("Table requests are counted by an `HttpPipelinePolicy` in the app's table clients (`StorageOptions.ConfigureClients`). Figures: median (min–max) of the runs.").AppendLine();
 
         // Small populations start every run from empty tables. The 10,000 one is seeded once (not due) and each run adds its
         // own due connections, which its drain renews out of the due window; the rows of earlier runs stay, not due.

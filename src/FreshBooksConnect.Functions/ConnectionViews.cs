@@ -71,18 +71,18 @@ public sealed record TokenView(string ConnectionId, string AccessToken, string T
 }
 
 /// <summary>The token API's answers for each outcome, shared by the token and refresh routes.</summary>
-public static class TokenAnswers
+public static class TokenResponses
 {
-    public static JsonAnswer For(string connectionId, TokenAnswer answer) => answer.Outcome switch
+    public static JsonResponse For(string connectionId, TokenResult answer) => answer switch
     {
-        TokenOutcome.Issued => JsonAnswer.Ok(TokenView.From(answer.Connection!)),
-        TokenOutcome.NotFound => ConnectionProblems.NotFound(connectionId),
-        TokenOutcome.Unreadable => JsonAnswer.Problem(
+        { Outcome: TokenOutcome.Issued, Connection: { } connection } => JsonResponse.Ok(TokenView.From(connection)),
+        { Outcome: TokenOutcome.NotFound } => ConnectionProblems.NotFound(connectionId),
+        { Outcome: TokenOutcome.Unreadable } => JsonResponse.Problem(
             StatusCodes.Status500InternalServerError,
             "Connection tokens unreadable",
             "This connection's tokens cannot be decrypted with the keys in TokenProtection__Keys: restore the key they were written with, or have the customer consent again.",
             "connection-unreadable"),
-        TokenOutcome.NeedsReconsent => JsonAnswer.Problem(
+        { Outcome: TokenOutcome.NeedsReconsent } => JsonResponse.Problem(
             StatusCodes.Status409Conflict,
             "Connection needs a new consent",
             "FreshBooks no longer accepts this connection's grant. Send the customer a new onboarding link; consenting again revives the same connection.",
@@ -93,12 +93,12 @@ public static class TokenAnswers
                 ["reason"] = answer.Connection?.StatusReason,
                 ["since"] = answer.Connection?.StatusChangedAt,
             }),
-        TokenOutcome.Removing => JsonAnswer.Problem(
+        { Outcome: TokenOutcome.Removing } => JsonResponse.Problem(
             StatusCodes.Status409Conflict,
             "Connection is being removed",
             "A DELETE of this connection revoked its grant but did not finish. Send DELETE again to finish it; no token is served meanwhile.",
             "connection-removing"),
-        _ => JsonAnswer.Problem(
+        _ => JsonResponse.Problem(
             StatusCodes.Status503ServiceUnavailable,
             "Token temporarily unavailable",
             "FreshBooks or storage could not renew the token just now. Try again after the Retry-After delay.",
@@ -110,16 +110,16 @@ public static class TokenAnswers
 public static class ConnectionProblems
 {
     /// <summary>Storage did not answer: nothing was changed by this request, and the same request can be sent again shortly.</summary>
-    public static JsonAnswer StorageUnavailable() => JsonAnswer.Problem(
+    public static JsonResponse StorageUnavailable() => JsonResponse.Problem(
         StatusCodes.Status503ServiceUnavailable,
         "Storage temporarily unavailable",
         "The connection store did not answer. Try again after the Retry-After delay.",
         "storage-unavailable",
         TimeSpan.FromSeconds(5));
 
-    public static JsonAnswer NotFound(string connectionId) => JsonAnswer.Problem(
+    public static JsonResponse NotFound(string connectionId) => JsonResponse.Problem(
         StatusCodes.Status404NotFound, "Connection not found", $"There is no connection '{connectionId}'.", "connection-not-found");
 
-    public static JsonAnswer InvalidId() => JsonAnswer.Problem(
+    public static JsonResponse InvalidId() => JsonResponse.Problem(
         StatusCodes.Status400BadRequest, "Invalid connection id", "A connection id is 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", "invalid-connection-id");
 }

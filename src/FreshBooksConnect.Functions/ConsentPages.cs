@@ -31,37 +31,37 @@ public static class ConsentPages
     public static Page For(CallbackResult result)
     {
         var back = ReturnLink(result.ReturnUrl);
-        return result.Outcome switch
+        return result switch
         {
-            CallbackOutcome.Connected => Connected(result.Connection!, back),
-            CallbackOutcome.Declined => new Page(
+            { Outcome: CallbackOutcome.Connected, Connection: { } connection } => Connected(connection, back),
+            { Outcome: CallbackOutcome.Declined } => new Page(
                 StatusCodes.Status200OK,
                 "FreshBooks was not connected",
                 "You chose not to allow access, so nothing was connected and no data was shared. You can start again from your onboarding link at any time.",
                 link: back,
                 linkText: "Return to the app"),
-            CallbackOutcome.ConsentFailed => new Page(
+            { Outcome: CallbackOutcome.ConsentFailed } => new Page(
                 StatusCodes.Status502BadGateway,
                 "FreshBooks could not complete the connection",
                 "FreshBooks reported a problem with this request. Nothing was connected. Please start again from your onboarding link.",
                 $"FreshBooks said: {result.Error}",
                 back,
                 "Return to the app"),
-            CallbackOutcome.InvalidRequest => new Page(
+            { Outcome: CallbackOutcome.InvalidRequest } => new Page(
                 StatusCodes.Status400BadRequest,
                 "This address is incomplete",
                 "The address FreshBooks sent you back to is missing information, so nothing was connected. Please start again from your onboarding link."),
-            CallbackOutcome.UnknownState => new Page(
+            { Outcome: CallbackOutcome.UnknownState } => new Page(
                 StatusCodes.Status400BadRequest,
                 "This sign-in is not known",
                 "This page doesn't belong to a connection started here, so nothing was connected. Please start again from your onboarding link."),
-            CallbackOutcome.ExpiredState => new Page(
+            { Outcome: CallbackOutcome.ExpiredState } => new Page(
                 StatusCodes.Status400BadRequest,
                 "This sign-in has expired",
                 "Connecting has to be finished within 10 minutes. Nothing was connected. Please start again from your onboarding link.",
                 link: back,
                 linkText: "Return to the app"),
-            CallbackOutcome.AlreadyUsed => new Page(
+            { Outcome: CallbackOutcome.AlreadyUsed } => new Page(
                 StatusCodes.Status409Conflict,
                 "This sign-in was already used",
                 result.ConnectionId is null
@@ -69,21 +69,21 @@ public static class ConsentPages
                     : "FreshBooks is already connected: this page was opened a second time (a refresh or the back button). Nothing changed.",
                 link: back,
                 linkText: "Return to the app"),
-            CallbackOutcome.BrowserMismatch => new Page(
+            { Outcome: CallbackOutcome.BrowserMismatch } => new Page(
                 StatusCodes.Status403Forbidden,
                 "Please finish in the same browser",
                 "This sign-in was started in a different browser, or its cookie was blocked. For your safety nothing was connected. Open your onboarding link again in this browser."),
-            CallbackOutcome.CodeRejected => new Page(
+            { Outcome: CallbackOutcome.CodeRejected } => new Page(
                 StatusCodes.Status400BadRequest,
                 "This sign-in took too long",
                 "FreshBooks' approval is valid for 5 minutes and only once, and it was no longer accepted. Nothing was connected. Please start again from your onboarding link.",
                 link: back,
                 linkText: "Return to the app"),
-            CallbackOutcome.AppRejected => new Page(
+            { Outcome: CallbackOutcome.AppRejected } => new Page(
                 StatusCodes.Status502BadGateway,
                 "FreshBooks refused this app",
                 "FreshBooks did not accept this app's credentials, so nothing was connected. Please let your provider know; they need to check the app's FreshBooks settings."),
-            CallbackOutcome.Unavailable => Unavailable(),
+            { Outcome: CallbackOutcome.Unavailable } => Unavailable(),
             _ => new Page(
                 StatusCodes.Status503ServiceUnavailable,
                 "FreshBooks is not answering",

@@ -21,15 +21,16 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
         }
 
         var link = links.Create(body!.TenantId, body.ReturnUrl);
-        return link.Check switch
+        return link switch
         {
-            LinkRequestCheck.Created => JsonAnswer.Ok(new LinkAnswer(link.Url!.AbsoluteUri, link.ConnectionId!, link.ExpiresAt!.Value)),
-            LinkRequestCheck.InvalidTenant => JsonAnswer.Problem(
+            { Outcome: LinkCreationOutcome.Created, Url: { } url, ConnectionId: { } connectionId, ExpiresAt: { } expiresAt } =>
+                JsonResponse.Ok(new LinkResponse(url.AbsoluteUri, connectionId, expiresAt)),
+            { Outcome: LinkCreationOutcome.InvalidTenant } => JsonResponse.Problem(
                 StatusCodes.Status400BadRequest,
                 "Invalid tenantId",
                 "tenantId is required: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.",
                 "invalid-tenant"),
-            _ => JsonAnswer.Problem(
+            _ => JsonResponse.Problem(
                 StatusCodes.Status400BadRequest,
                 "returnUrl not allowed",
                 "returnUrl must be an absolute URL under one of the prefixes in Onboarding__AllowedReturnUrls.",
@@ -39,5 +40,5 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
 
     public sealed record LinkRequest(string? TenantId, string? ReturnUrl);
 
-    public sealed record LinkAnswer(string Url, string ConnectionId, DateTimeOffset ExpiresAt);
+    public sealed record LinkResponse(string Url, string ConnectionId, DateTimeOffset ExpiresAt);
 }

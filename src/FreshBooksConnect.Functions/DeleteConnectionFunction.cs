@@ -22,9 +22,9 @@ public sealed class DeleteConnectionFunction(ConnectionRemoval removal)
 
         return await removal.RemoveAsync(id, cancellationToken).ConfigureAwait(false) switch
         {
-            RemovalOutcome.Removed => new NoContentAnswer(),
+            RemovalOutcome.Removed => new NoContentResponse(),
             RemovalOutcome.NotFound => ConnectionProblems.NotFound(id),
-            _ => JsonAnswer.Problem(
+            _ => JsonResponse.Problem(
                 StatusCodes.Status503ServiceUnavailable,
                 "Connection not removed yet",
                 "FreshBooks could not revoke the grant just now, a renewal was running, or storage did not answer. Send DELETE again shortly: a removal that stopped half-way is finished then, and serves no token meanwhile.",

@@ -24,7 +24,7 @@ public sealed class GetConnectionFunction(IConnectionStore connections)
         try
         {
             var connection = await connections.GetAsync(id, cancellationToken).ConfigureAwait(false);
-            return connection is null ? ConnectionProblems.NotFound(id) : JsonAnswer.Ok(ConnectionView.From(connection));
+            return connection is null ? ConnectionProblems.NotFound(id) : JsonResponse.Ok(ConnectionView.From(connection));
         }
         catch (StorageUnavailableException)
         {

@@ -21,6 +21,6 @@ public sealed class GetConnectionTokenFunction(ConnectionTokenService tokens)
         }
 
         var answer = await tokens.GetTokenAsync(id, cancellationToken).ConfigureAwait(false);
-        return TokenAnswers.For(id, answer);
+        return TokenResponses.For(id, answer);
     }
 }

@@ -14,5 +14,5 @@ public sealed class HealthFunction(IConfiguration configuration)
 {
     [Function("Health")]
     public IActionResult Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
-        JsonAnswer.Ok(new { status = "ok", settings = KeySettingsReport.Describe(configuration) });
+        JsonResponse.Ok(new { status = "ok", settings = KeySettingsReport.Describe(configuration) });
 }

@@ -63,10 +63,10 @@ public sealed class ListConnectionsFunction(IConnectionStore connections)
         }
 
         var next = page.ContinuationToken is null ? null : Base64Url.EncodeToString(Encoding.UTF8.GetBytes(page.ContinuationToken));
-        return JsonAnswer.Ok(new ConnectionList(page.Connections.Select(ConnectionView.From).ToList(), next));
+        return JsonResponse.Ok(new ConnectionList(page.Connections.Select(ConnectionView.From).ToList(), next));
     }
 
-    private static JsonAnswer InvalidPaging() => JsonAnswer.Problem(
+    private static JsonResponse InvalidPaging() => JsonResponse.Problem(
         StatusCodes.Status400BadRequest,
         "Invalid paging",
         $"pageSize is a whole number from 1 to {MaxPageSize}; continuationToken is the value a previous page returned. Each may appear once.",

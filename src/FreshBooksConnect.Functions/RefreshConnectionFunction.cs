@@ -33,11 +33,11 @@ public sealed class RefreshConnectionFunction(ConnectionTokenService tokens)
 
         if (string.IsNullOrEmpty(body!.AccessToken) || body.AccessToken.Length > MaxTokenLength)
         {
-            return JsonAnswer.Problem(StatusCodes.Status400BadRequest, "accessToken required", "Send {\"accessToken\": \"...\"}: the access token FreshBooks rejected with 401.", "access-token-required");
+            return JsonResponse.Problem(StatusCodes.Status400BadRequest, "accessToken required", "Send {\"accessToken\": \"...\"}: the access token FreshBooks rejected with 401.", "access-token-required");
         }
 
         var answer = await tokens.RefreshRejectedAsync(id, body.AccessToken, cancellationToken).ConfigureAwait(false);
-        return TokenAnswers.For(id, answer);
+        return TokenResponses.For(id, answer);
     }
 
     public sealed record RejectedToken(string? AccessToken);

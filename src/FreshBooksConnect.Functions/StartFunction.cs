@@ -20,10 +20,9 @@ public sealed class StartFunction(ConsentService consent)
         }
 
         var result = await consent.StartAsync(link, cancellationToken).ConfigureAwait(false);
-        switch (result.Outcome)
+        switch (result)
         {
-            case StartOutcome.Redirect:
-                var binding = result.Binding!;
+            case { Outcome: StartOutcome.Redirect, ConsentUrl: { } consentUrl, Binding: { } binding }:
                 request.HttpContext.Response.Cookies.Append(binding.CookieName, binding.Value, new CookieOptions
                 {
                     Path = "/",
@@ -33,12 +32,12 @@ public sealed class StartFunction(ConsentService consent)
                     MaxAge = binding.MaxAge,
                     IsEssential = true,
                 });
-                return new Redirect(result.ConsentUrl!);
-            case StartOutcome.LinkRequired:
+                return new Redirect(consentUrl);
+            case { Outcome: StartOutcome.LinkRequired }:
                 return ConsentPages.LinkRequired();
-            case StartOutcome.LinkExpired:
+            case { Outcome: StartOutcome.LinkExpired }:
                 return ConsentPages.LinkExpired();
-            case StartOutcome.Unavailable:
+            case { Outcome: StartOutcome.Unavailable }:
                 return ConsentPages.Unavailable();
             default:
                 return ConsentPages.BrokenLink();

@@ -60,6 +60,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<OnboardingLinks>();
+        services.TryAddSingleton<ConsentStatePurge>();
         services.TryAddSingleton<RenewalSweep>();
 
         // Everything that talks to FreshBooks is transient, like the typed client it holds.
@@ -67,15 +68,20 @@ public static class FreshBooksConnectServiceCollectionExtensions
             {
                 var options = sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value;
                 http.BaseAddress = options.ApiUrl.AbsoluteUri.EndsWith('/') ? options.ApiUrl : new Uri(options.ApiUrl.AbsoluteUri + "/");
-                http.Timeout = options.Timeout;
+
+                // The resilience handler's time-out (below) limits each call; the client's own would cut a retried GET short.
+                http.Timeout = Timeout.InfiniteTimeSpan;
             })
             .RedactLoggedHeaders(_ => true)
-            .AddResilienceHandler("freshbooks", builder =>
+            .AddResilienceHandler("freshbooks", (builder, context) =>
             {
                 // Only safe requests (users/me) are retried: a token call replayed would spend a refresh token or code twice.
                 var retry = new HttpRetryStrategyOptions { MaxRetryAttempts = 2, BackoffType = DelayBackoffType.Exponential, UseJitter = true, Delay = TimeSpan.FromMilliseconds(500) };
                 retry.DisableForUnsafeHttpMethods();
                 builder.AddRetry(retry);
+
+                // FreshBooks__Timeout per call (each try of a retried GET): the bound the lease validation counts.
+                builder.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<FreshBooksOptions>>().Value.Timeout);
             });
         services.TryAddTransient<IConnectionRenewer, ConnectionRenewer>();
         services.TryAddTransient<RenewalWorker>();

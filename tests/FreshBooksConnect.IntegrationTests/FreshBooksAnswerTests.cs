@@ -128,6 +128,24 @@ public sealed class FreshBooksAnswerTests(ConnectStack stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refresh_FreshBooks_holds_past_FreshBooks__Timeout_is_cut_and_tried_again()
+    {
+        var quick = await stack.StartAppAsync(configure: s => s["FreshBooks:Timeout"] = "00:00:01", instanceOf: App);
+        var (_, _, id) = await App.ConnectAsync("held");
+        stack.Clock.Advance(TimeSpan.FromHours(11.5));
+        stack.Emulator.ResetLog();
+        stack.Emulator.Faults.EnqueueToken(TokenFault.Timeout);
+
+        await RenewalDriver.SweepAndRenewAsync(stack, quick);
+
+        // The held call spent nothing (FreshBooks never processed it); the next one renewed.
+        Assert.Equal(2, stack.Emulator.Calls.Count(c => c.Endpoint == EndpointKind.Token));
+        var renewed = await RenewalDriver.ConnectionAsync(App, id);
+        Assert.Equal(2, renewed.TokenGeneration);
+        Assert.True(stack.Emulator.IsAccessTokenValid(renewed.AccessToken));
+    }
+
+    [Fact]
     public async Task Callers_who_give_up_during_a_slow_refresh_leave_nothing_behind_for_the_next_caller()
     {
         var (_, _, id) = await App.ConnectAsync("impatient");

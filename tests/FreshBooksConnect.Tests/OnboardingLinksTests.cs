@@ -18,7 +18,7 @@ public sealed class OnboardingLinksTests
 
     private static readonly string SigningKey = KeyRings.NewKey();
 
-    private static string TokenOf(OnboardingLink link) => link.Url!.Query["?link=".Length..];
+    private static string TokenOf(LinkCreationResult link) => link.Url!.Query["?link=".Length..];
 
     [Fact]
     public void A_link_points_at_start_and_validates_to_its_tenant_and_return_url()
@@ -28,7 +28,7 @@ public sealed class OnboardingLinksTests
         Assert.Equal("https://app.example/api/connect", link.Url!.GetLeftPart(UriPartial.Path));
         Assert.Equal("t-acme", link.ConnectionId);
         var validation = Links().Validate(TokenOf(link));
-        Assert.Equal(LinkCheck.Valid, validation.Check);
+        Assert.Equal(LinkValidationOutcome.Valid, validation.Outcome);
         Assert.Equal(new OnboardingLinkClaims("acme", "https://saas.example/settings/fb", _time.GetUtcNow().AddDays(7)), validation.Claims);
     }
 
@@ -38,7 +38,7 @@ public sealed class OnboardingLinksTests
         var token = TokenOf(Links().Create("acme", null));
         _time.Advance(TimeSpan.FromDays(7));
 
-        Assert.Equal(LinkCheck.Expired, Links().Validate(token).Check);
+        Assert.Equal(LinkValidationOutcome.Expired, Links().Validate(token).Outcome);
     }
 
     [Fact]
@@ -47,8 +47,8 @@ public sealed class OnboardingLinksTests
         var token = TokenOf(Links().Create("acme", null));
         var other = TokenOf(Links().Create("evil", null));
 
-        Assert.Equal(LinkCheck.Forged, Links(KeyRings.NewKey()).Validate(token).Check);
-        Assert.Equal(LinkCheck.Forged, Links().Validate(other.Split('.')[0] + "." + token.Split('.')[1]).Check);
+        Assert.Equal(LinkValidationOutcome.Forged, Links(KeyRings.NewKey()).Validate(token).Outcome);
+        Assert.Equal(LinkValidationOutcome.Forged, Links().Validate(other.Split('.')[0] + "." + token.Split('.')[1]).Outcome);
     }
 
     [Theory]
@@ -72,7 +72,7 @@ public sealed class OnboardingLinksTests
 
     [FsCheck.Xunit.Property(MaxTest = 300)]
     public bool Any_string_is_never_a_valid_link_and_never_throws(string? token) =>
-        Links().Validate(token).Check != LinkCheck.Valid;
+        Links().Validate(token).Outcome != LinkValidationOutcome.Valid;
 
     [FsCheck.Xunit.Property(MaxTest = 200)]
     public Property Changing_any_one_character_of_a_valid_link_breaks_it()
@@ -86,7 +86,7 @@ public sealed class OnboardingLinksTests
             {
                 var (at, c) = change;
                 var altered = token[..at] + c + token[(at + 1)..];
-                return altered == token || Links().Validate(altered).Check != LinkCheck.Valid;
+                return altered == token || Links().Validate(altered).Outcome != LinkValidationOutcome.Valid;
             });
     }
 }

@@ -32,7 +32,7 @@ public sealed class Page(int status, string title, string message, string? detai
         response.StatusCode = status;
         response.ContentType = "text/html; charset=utf-8";
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        Hygiene.Apply(response);
+        SecurityHeaders.Apply(response);
         await response.WriteAsync(Render(), Encoding.UTF8, context.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 
@@ -64,7 +64,7 @@ public sealed class Page(int status, string title, string message, string? detai
 }
 
 /// <summary>Headers every answer carries: nothing here may be cached, sniffed or leak the URL onwards.</summary>
-public static class Hygiene
+public static class SecurityHeaders
 {
     public static void Apply(HttpResponse response)
     {

@@ -9,7 +9,7 @@ public sealed class Redirect(Uri location) : IActionResult
     public Task ExecuteResultAsync(ActionContext context)
     {
         var response = context.HttpContext.Response;
-        Hygiene.Apply(response);
+        SecurityHeaders.Apply(response);
         response.StatusCode = StatusCodes.Status302Found;
         response.Headers.Location = location.AbsoluteUri;
         return Task.CompletedTask;

@@ -31,12 +31,12 @@ public static partial class RequestInput
     public static bool IsConnectionId(string? id) => id is not null && ConnectionIdPattern().IsMatch(id);
 
     /// <summary>Reads a small JSON body; on failure returns the problem to answer with.</summary>
-    public static async Task<(T? Value, JsonAnswer? Problem)> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<(T? Value, JsonResponse? Problem)> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken)
         where T : class
     {
         if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
-            return (null, JsonAnswer.Problem(StatusCodes.Status415UnsupportedMediaType, "JSON expected", "Send the body as application/json."));
+            return (null, JsonResponse.Problem(StatusCodes.Status415UnsupportedMediaType, "JSON expected", "Send the body as application/json."));
         }
 
         if (request.ContentLength > MaxJsonBytes)
@@ -60,19 +60,19 @@ public static partial class RequestInput
 
         try
         {
-            var value = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, read), JsonAnswer.Options);
+            var value = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, read), JsonResponse.Options);
             return value is null
-                ? (null, JsonAnswer.Problem(StatusCodes.Status400BadRequest, "Body required", "Send a JSON object."))
+                ? (null, JsonResponse.Problem(StatusCodes.Status400BadRequest, "Body required", "Send a JSON object."))
                 : (value, null);
         }
         catch (JsonException)
         {
-            return (null, JsonAnswer.Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "The body is not a JSON object of the expected shape."));
+            return (null, JsonResponse.Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "The body is not a JSON object of the expected shape."));
         }
     }
 
-    private static JsonAnswer TooLarge() =>
-        JsonAnswer.Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"The body may be at most {MaxJsonBytes} bytes.");
+    private static JsonResponse TooLarge() =>
+        JsonResponse.Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"The body may be at most {MaxJsonBytes} bytes.");
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ConnectionIdPattern();

@@ -76,13 +76,13 @@ public sealed partial class ConsentService(
         else
         {
             var validation = links.Validate(linkToken);
-            switch (validation.Check)
+            switch (validation.Outcome)
             {
-                case LinkCheck.Expired:
-                    Log.LinkRefused(logger, validation.Check);
+                case LinkValidationOutcome.Expired:
+                    Log.LinkRefused(logger, validation.Outcome);
                     return new StartResult(StartOutcome.LinkExpired);
-                case LinkCheck.Malformed or LinkCheck.Forged:
-                    Log.LinkRefused(logger, validation.Check);
+                case LinkValidationOutcome.Malformed or LinkValidationOutcome.Forged:
+                    Log.LinkRefused(logger, validation.Outcome);
                     return new StartResult(StartOutcome.LinkInvalid);
             }
 
@@ -167,7 +167,7 @@ public sealed partial class ConsentService(
             return new CallbackResult(ExchangeFailure(exchange.Outcome), ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
         }
 
-        var grant = exchange.Value!;
+        var grant = exchange.Value;
         var identity = await freshBooks.GetIdentityAsync(grant.AccessToken, CancellationToken.None).ConfigureAwait(false);
         if (!identity.IsSuccess)
         {
@@ -177,13 +177,13 @@ public sealed partial class ConsentService(
             return new CallbackResult(CallbackOutcome.FreshBooksUnavailable, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
         }
 
-        var connectionId = pending.TenantId is { } tenant ? OnboardingLinks.ConnectionIdFor(tenant) : AnonymousPrefix + identity.Value!.Id;
+        var connectionId = pending.TenantId is { } tenant ? OnboardingLinks.ConnectionIdFor(tenant) : AnonymousPrefix + identity.Value.Id;
         Connection connection;
         var replaced = new StrongBox<Connection?>();
         try
         {
             connection = await retries.WhileWaiting.ExecuteAsync(
-                async _ => await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value!, grant, replaced).ConfigureAwait(false),
+                async _ => await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value, grant, replaced).ConfigureAwait(false),
                 CancellationToken.None).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
@@ -205,7 +205,7 @@ public sealed partial class ConsentService(
         }
 
         metrics.RecordConnected();
-        Log.Connected(logger, connectionId, identity.Value!.Businesses.Count);
+        Log.Connected(logger, connectionId, identity.Value.Businesses.Count);
         return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId);
     }
 

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Consent;
 
-public enum LinkCheck
+public enum LinkValidationOutcome
 {
     Valid,
     Malformed,
@@ -24,16 +24,16 @@ public sealed record OnboardingLinkClaims(string TenantId, string? ReturnUrl, Da
     public string ConnectionId => OnboardingLinks.ConnectionIdFor(TenantId);
 }
 
-public sealed record OnboardingLinkValidation(LinkCheck Check, OnboardingLinkClaims? Claims);
+public sealed record LinkValidationResult(LinkValidationOutcome Outcome, OnboardingLinkClaims? Claims);
 
-public enum LinkRequestCheck
+public enum LinkCreationOutcome
 {
     Created,
     InvalidTenant,
     ReturnUrlNotAllowed,
 }
 
-public sealed record OnboardingLink(LinkRequestCheck Check, Uri? Url, string? ConnectionId, DateTimeOffset? ExpiresAt);
+public sealed record LinkCreationResult(LinkCreationOutcome Outcome, Uri? Url, string? ConnectionId, DateTimeOffset? ExpiresAt);
 
 /// <summary>
 /// Signed, expiring onboarding links: <c>/api/connect?link={base64url(claims)}.{base64url(HMAC-SHA256)}</c>. The SaaS backend
@@ -54,16 +54,16 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 
     public static string ConnectionIdFor(string tenantId) => TenantPrefix + tenantId;
 
-    public OnboardingLink Create(string? tenantId, string? returnUrl)
+    public LinkCreationResult Create(string? tenantId, string? returnUrl)
     {
         if (!IsValidTenantId(tenantId))
         {
-            return new OnboardingLink(LinkRequestCheck.InvalidTenant, null, null, null);
+            return new LinkCreationResult(LinkCreationOutcome.InvalidTenant, null, null, null);
         }
 
         if (returnUrl is not null && !IsAllowedReturnUrl(returnUrl))
         {
-            return new OnboardingLink(LinkRequestCheck.ReturnUrlNotAllowed, null, null, null);
+            return new LinkCreationResult(LinkCreationOutcome.ReturnUrlNotAllowed, null, null, null);
         }
 
         var expiresAt = time.GetUtcNow() + _options.LinkLifetime;
@@ -71,14 +71,14 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
         var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims, LinkJson.Default.LinkClaims));
         var token = $"{payload}.{Sign(payload)}";
         var url = new UriBuilder(new Uri(freshBooks.Value.RedirectUri!, "connect")) { Query = "link=" + token }.Uri;
-        return new OnboardingLink(LinkRequestCheck.Created, url, ConnectionIdFor(tenantId!), DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt));
+        return new LinkCreationResult(LinkCreationOutcome.Created, url, ConnectionIdFor(tenantId!), DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt));
     }
 
-    public OnboardingLinkValidation Validate(string? token)
+    public LinkValidationResult Validate(string? token)
     {
         if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength || token.Split('.') is not [var payload, var signature])
         {
-            return new OnboardingLinkValidation(LinkCheck.Malformed, null);
+            return new LinkValidationResult(LinkValidationOutcome.Malformed, null);
         }
 
         byte[] given;
@@ -88,12 +88,12 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
         }
         catch (FormatException)
         {
-            return new OnboardingLinkValidation(LinkCheck.Malformed, null);
+            return new LinkValidationResult(LinkValidationOutcome.Malformed, null);
         }
 
         if (!CryptographicOperations.FixedTimeEquals(given, Mac(payload)))
         {
-            return new OnboardingLinkValidation(LinkCheck.Forged, null);
+            return new LinkValidationResult(LinkValidationOutcome.Forged, null);
         }
 
         LinkClaims? claims;
@@ -103,19 +103,19 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
         }
         catch (Exception ex) when (ex is FormatException or JsonException)
         {
-            return new OnboardingLinkValidation(LinkCheck.Malformed, null);
+            return new LinkValidationResult(LinkValidationOutcome.Malformed, null);
         }
 
         // Signed by us, so well-formed unless the key was shared with something else; checked anyway.
         if (claims is null || !IsValidTenantId(claims.TenantId))
         {
-            return new OnboardingLinkValidation(LinkCheck.Malformed, null);
+            return new LinkValidationResult(LinkValidationOutcome.Malformed, null);
         }
 
         var expiresAt = DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt);
         return expiresAt <= time.GetUtcNow()
-            ? new OnboardingLinkValidation(LinkCheck.Expired, null)
-            : new OnboardingLinkValidation(LinkCheck.Valid, new OnboardingLinkClaims(claims.TenantId, claims.ReturnUrl, expiresAt));
+            ? new LinkValidationResult(LinkValidationOutcome.Expired, null)
+            : new LinkValidationResult(LinkValidationOutcome.Valid, new OnboardingLinkClaims(claims.TenantId, claims.ReturnUrl, expiresAt));
     }
 
     /// <summary>A return URL is allowed when it starts with one of the configured prefixes (same scheme, host, port; path below).</summary>

@@ -9,8 +9,8 @@ internal static partial class Log
     [LoggerMessage(3001, LogLevel.Information, "Consent started (connection {ConnectionId})")]
     public static partial void ConsentStarted(ILogger logger, string? connectionId);
 
-    [LoggerMessage(3002, LogLevel.Warning, "Onboarding link refused: {Check}")]
-    public static partial void LinkRefused(ILogger logger, LinkCheck check);
+    [LoggerMessage(3002, LogLevel.Warning, "Onboarding link refused: {Outcome}")]
+    public static partial void LinkRefused(ILogger logger, LinkValidationOutcome outcome);
 
     [LoggerMessage(3003, LogLevel.Warning, "Callback refused: it did not come from the browser that started the consent")]
     public static partial void BrowserMismatch(ILogger logger);
@@ -35,6 +35,9 @@ internal static partial class Log
 
     [LoggerMessage(3011, LogLevel.Warning, "Connection {ConnectionId} was saved, but its consent state could not be marked (storage status {Status}); a repeated callback shows the generic already-used page")]
     public static partial void ConsentStateNotUpdated(ILogger logger, string connectionId, int status);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Expired consent states not purged now: storage is unavailable (status {Status}); a later sweep purges them")]
+    public static partial void ConsentPurgeDeferred(ILogger logger, int status);
 
     [LoggerMessage(3008, LogLevel.Information, "Connection {ConnectionId} changed while a new consent was saved (try {Attempt}); retrying")]
     public static partial void ConnectionSaveConflict(ILogger logger, string connectionId, int attempt);

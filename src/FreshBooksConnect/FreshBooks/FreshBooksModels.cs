@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace FreshBooksConnect.FreshBooks;
 
 /// <summary>A token pair FreshBooks issued, with the expiry computed from the answer and the time it arrived.</summary>
@@ -45,6 +47,7 @@ public enum FreshBooksOutcome
 /// <summary>The answer to one FreshBooks call: a value on success, otherwise an outcome and what FreshBooks said.</summary>
 public sealed record FreshBooksResult<T>(FreshBooksOutcome Outcome, T? Value, string? Error, string? ErrorDescription, TimeSpan? RetryAfter)
 {
+    [MemberNotNullWhen(true, nameof(Value))]
     public bool IsSuccess => Outcome == FreshBooksOutcome.Success;
 
     public static FreshBooksResult<T> Success(T value) => new(FreshBooksOutcome.Success, value, null, null, null);

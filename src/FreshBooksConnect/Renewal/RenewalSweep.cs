@@ -13,7 +13,7 @@ namespace FreshBooksConnect.Renewal;
 public sealed class RenewalSweep(
     IRenewalIndex index,
     IRenewalQueue queue,
-    IConsentStateStore consentStates,
+    ConsentStatePurge consentPurge,
     TimeProvider time,
     IOptions<RenewalOptions> options,
     ILogger<RenewalSweep> logger)
@@ -66,22 +66,8 @@ public sealed class RenewalSweep(
         }
 
         var skipped = due - enqueued;
-        var purged = await PurgeExpiredConsentsAsync(now, cancellationToken).ConfigureAwait(false);
+        var purged = await consentPurge.PurgeAsync(now, cancellationToken).ConfigureAwait(false);
         Log.Swept(logger, due, enqueued, skipped, purged);
         return new SweepResult(due, enqueued, skipped, purged);
-    }
-
-    private async Task<int> PurgeExpiredConsentsAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await consentStates.PurgeExpiredAsync(now, cancellationToken).ConfigureAwait(false);
-        }
-        catch (StorageUnavailableException ex)
-        {
-            // Expired consent states are harmless where they are (they are refused by their expiry); a later sweep purges them.
-            Log.SweepInterrupted(logger, ex.Status, 0);
-            return 0;
-        }
     }
 }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace FreshBooksConnect.Storage;
 
 /// <summary>The product's tables and queue, created once from <see cref="StorageOptions"/> and reused.</summary>
-public sealed class StorageClients
+internal sealed class StorageClients
 {
     private int _ensured;
 

@@ -109,17 +109,17 @@ internal sealed class ConnectionRenewer(
         // Hand the task out at once, so callers joining meanwhile wait on it rather than block on the Lazy.
         await Task.Yield();
         var claim = await lease.AcquireAsync(connection, CancellationToken.None).ConfigureAwait(false);
-        switch (claim.Outcome)
+        switch (claim)
         {
-            case LeaseOutcome.NotFound:
+            case { Outcome: LeaseOutcome.NotFound }:
                 return new RenewalResult(RenewalOutcome.NotFound, null);
-            case LeaseOutcome.Taken:
+            case { Outcome: LeaseOutcome.Taken }:
                 return new RenewalResult(RenewalOutcome.Busy, claim.Connection, _options.LeaseWaitInterval);
-            case LeaseOutcome.Changed:
+            case not { Outcome: LeaseOutcome.Acquired, Connection: { } }:
                 return null;
         }
 
-        var leased = claim.Connection!;
+        var leased = claim.Connection;
         var storageDown = false;
         var (answer, leaseLost) = await refreshRetries.RunAsync(
             () => freshBooks.RefreshAsync(leased.RefreshToken, CancellationToken.None),
@@ -148,7 +148,7 @@ internal sealed class ConnectionRenewer(
         var now = time.GetUtcNow();
         if (answer.IsSuccess)
         {
-            return await SaveAsync(leased.Renewed(answer.Value!, now, schedule.NextRenewal(answer.Value!.AccessTokenExpiresAt, now)), answer).ConfigureAwait(false);
+            return await SaveAsync(leased.Renewed(answer.Value, now, schedule.NextRenewal(answer.Value.AccessTokenExpiresAt, now)), answer).ConfigureAwait(false);
         }
 
         return answer.Outcome == FreshBooksOutcome.InvalidGrant

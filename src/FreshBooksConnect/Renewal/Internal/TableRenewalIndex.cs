@@ -93,7 +93,7 @@ internal sealed class TableRenewalIndex(StorageClients storage) : IRenewalIndex,
     private async Task<bool> IsMarkedByAsync(RenewalIndexEntry entry, string markId, CancellationToken cancellationToken)
     {
         var stored = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(Partition, Key(entry.RenewAt, entry.ConnectionId), cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
-        return stored.HasValue && stored.Value!.GetString("MarkedBy") == markId;
+        return stored is { HasValue: true, Value: { } row } && row.GetString("MarkedBy") == markId;
     }
 
     private static TableTransactionAction MarkAction(RenewalIndexEntry entry, DateTimeOffset now, string markId) => new(

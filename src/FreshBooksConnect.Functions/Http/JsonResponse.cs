@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace FreshBooksConnect.Functions.Http;
 
 /// <summary>A JSON answer for the SaaS backend, never cached (it may hold a token).</summary>
-public sealed class JsonAnswer(int status, object body, string contentType = "application/json", TimeSpan? retryAfter = null) : IActionResult
+public sealed class JsonResponse(int status, object body, string contentType = "application/json", TimeSpan? retryAfter = null) : IActionResult
 {
     internal static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -17,7 +17,7 @@ public sealed class JsonAnswer(int status, object body, string contentType = "ap
         var response = context.HttpContext.Response;
         response.StatusCode = status;
         response.ContentType = contentType + "; charset=utf-8";
-        Hygiene.Apply(response);
+        SecurityHeaders.Apply(response);
         if (retryAfter is { } after)
         {
             response.Headers.RetryAfter = ((int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -26,10 +26,10 @@ public sealed class JsonAnswer(int status, object body, string contentType = "ap
         await JsonSerializer.SerializeAsync(response.Body, body, body.GetType(), Options, context.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 
-    public static JsonAnswer Ok(object body) => new(StatusCodes.Status200OK, body);
+    public static JsonResponse Ok(object body) => new(StatusCodes.Status200OK, body);
 
     /// <summary>An RFC 7807 problem: what went wrong in words a developer can act on, never a secret.</summary>
-    public static JsonAnswer Problem(int status, string title, string detail, string? type = null, TimeSpan? retryAfter = null, IDictionary<string, object?>? extensions = null)
+    public static JsonResponse Problem(int status, string title, string detail, string? type = null, TimeSpan? retryAfter = null, IDictionary<string, object?>? extensions = null)
     {
         var problem = new ProblemDetails
         {
@@ -43,6 +43,6 @@ public sealed class JsonAnswer(int status, object body, string contentType = "ap
             problem.Extensions[key] = value;
         }
 
-        return new JsonAnswer(status, problem, "application/problem+json", retryAfter);
+        return new JsonResponse(status, problem, "application/problem+json", retryAfter);
     }
 }
