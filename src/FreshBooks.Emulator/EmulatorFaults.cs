@@ -7,16 +7,16 @@ namespace FreshBooks.Emulator;
 /// </summary>
 public sealed class EmulatorFaults
 {
-    private readonly Lock gate = new();
-    private readonly Queue<TokenFault> queue = new();
-    private readonly List<ApiFault> apiQueue = [];
-    private Random? random;
-    private double serverErrorRate;
-    private double tooManyRequestsRate;
-    private double dropAfterRotationRate;
-    private TimeSpan randomRetryAfter;
-    private long latencyTicks;
-    private long apiLatencyTicks;
+    private readonly Lock _gate = new();
+    private readonly Queue<TokenFault> _queue = new();
+    private readonly List<ApiFault> _apiQueue = [];
+    private Random? _random;
+    private double _serverErrorRate;
+    private double _tooManyRequestsRate;
+    private double _dropAfterRotationRate;
+    private TimeSpan _randomRetryAfter;
+    private long _latencyTicks;
+    private long _apiLatencyTicks;
 
     /// <summary>
     /// Added to every token call, in real time (Task.Delay), not emulator time. Benchmarks use 150 ms.
@@ -24,11 +24,11 @@ public sealed class EmulatorFaults
     /// </summary>
     public TimeSpan Latency
     {
-        get => TimeSpan.FromTicks(Interlocked.Read(ref latencyTicks));
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            Interlocked.Exchange(ref latencyTicks, value.Ticks);
+            Interlocked.Exchange(ref _latencyTicks, value.Ticks);
         }
     }
 
@@ -39,31 +39,42 @@ public sealed class EmulatorFaults
     /// </summary>
     public TimeSpan ApiLatency
     {
-        get => TimeSpan.FromTicks(Interlocked.Read(ref apiLatencyTicks));
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _apiLatencyTicks));
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            Interlocked.Exchange(ref apiLatencyTicks, value.Ticks);
+            Interlocked.Exchange(ref _apiLatencyTicks, value.Ticks);
         }
     }
 
     /// <summary>How many queued API faults are still waiting for an API call.</summary>
     public int PendingApiCount
     {
-        get { lock (gate) return apiQueue.Count; }
+        get { lock (_gate)
+            {
+                return _apiQueue.Count;
+            }
+        }
     }
 
     /// <summary>How many queued faults are still waiting for a token call.</summary>
     public int PendingCount
     {
-        get { lock (gate) return queue.Count; }
+        get { lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
     }
 
     /// <summary>The next token call not already claimed by an earlier queued fault gets this one.</summary>
     public void EnqueueToken(TokenFault fault)
     {
         ArgumentNullException.ThrowIfNull(fault);
-        lock (gate) queue.Enqueue(fault);
+        lock (_gate)
+        {
+            _queue.Enqueue(fault);
+        }
     }
 
     /// <summary>
@@ -73,7 +84,10 @@ public sealed class EmulatorFaults
     public void EnqueueApi(ApiFault fault)
     {
         ArgumentNullException.ThrowIfNull(fault);
-        lock (gate) apiQueue.Add(fault);
+        lock (_gate)
+        {
+            _apiQueue.Add(fault);
+        }
     }
 
     /// <summary>
@@ -91,71 +105,71 @@ public sealed class EmulatorFaults
             throw new ArgumentException("The fault rates add up to more than 1.");
         }
 
-        lock (gate)
+        lock (_gate)
         {
-            random = new Random(seed);
-            this.serverErrorRate = serverErrorRate;
-            this.tooManyRequestsRate = tooManyRequestsRate;
-            this.dropAfterRotationRate = dropAfterRotationRate;
-            randomRetryAfter = retryAfter ?? TimeSpan.FromSeconds(1);
+            _random = new Random(seed);
+            _serverErrorRate = serverErrorRate;
+            _tooManyRequestsRate = tooManyRequestsRate;
+            _dropAfterRotationRate = dropAfterRotationRate;
+            _randomRetryAfter = retryAfter ?? TimeSpan.FromSeconds(1);
         }
     }
 
     /// <summary>Drops queued token and API faults and stops random ones. <see cref="Latency"/> and <see cref="ApiLatency"/> are kept.</summary>
     public void Clear()
     {
-        lock (gate)
+        lock (_gate)
         {
-            queue.Clear();
-            apiQueue.Clear();
-            random = null;
+            _queue.Clear();
+            _apiQueue.Clear();
+            _random = null;
         }
     }
 
     internal ApiFault? NextApiFault(EndpointKind endpoint)
     {
-        lock (gate)
+        lock (_gate)
         {
-            var index = apiQueue.FindIndex(f => f.Endpoint is null || f.Endpoint == endpoint);
+            var index = _apiQueue.FindIndex(f => f.Endpoint is null || f.Endpoint == endpoint);
             if (index < 0)
             {
                 return null;
             }
 
-            var fault = apiQueue[index];
-            apiQueue.RemoveAt(index);
+            var fault = _apiQueue[index];
+            _apiQueue.RemoveAt(index);
             return fault;
         }
     }
 
     internal TokenFault? NextTokenFault()
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (queue.TryDequeue(out var queued))
+            if (_queue.TryDequeue(out var queued))
             {
                 return queued;
             }
 
-            if (random is null)
+            if (_random is null)
             {
                 return null;
             }
 
-            var draw = random.NextDouble();
-            if (draw < serverErrorRate)
+            var draw = _random.NextDouble();
+            if (draw < _serverErrorRate)
             {
                 return TokenFault.ServerError;
             }
 
-            draw -= serverErrorRate;
-            if (draw < tooManyRequestsRate)
+            draw -= _serverErrorRate;
+            if (draw < _tooManyRequestsRate)
             {
-                return TokenFault.TooManyRequests(randomRetryAfter);
+                return TokenFault.TooManyRequests(_randomRetryAfter);
             }
 
-            draw -= tooManyRequestsRate;
-            return draw < dropAfterRotationRate ? TokenFault.DropAfterRotation : null;
+            draw -= _tooManyRequestsRate;
+            return draw < _dropAfterRotationRate ? TokenFault.DropAfterRotation : null;
         }
     }
 

@@ -9,14 +9,14 @@ namespace FreshBooks.Emulator;
 /// </summary>
 public sealed class FreshBooksEmulator : IAsyncDisposable
 {
-    private readonly WebApplication app;
-    private readonly EmulatorCore core;
-    private int disposed;
+    private readonly WebApplication _app;
+    private readonly EmulatorCore _core;
+    private int _disposed;
 
     private FreshBooksEmulator(WebApplication app, EmulatorCore core)
     {
-        this.app = app;
-        this.core = core;
+        _app = app;
+        _core = core;
         BaseUri = BaseUriOf(app);
         AuthorizeUri = new Uri(BaseUri, "oauth/authorize/");
     }
@@ -28,18 +28,18 @@ public sealed class FreshBooksEmulator : IAsyncDisposable
     public Uri AuthorizeUri { get; }
 
     /// <summary>The emulator's time; <see cref="EmulatorClock.Advance"/> moves it.</summary>
-    public EmulatorClock Clock => core.Clock;
+    public EmulatorClock Clock => _core.Clock;
 
     /// <summary>Every request answered so far (snapshot).</summary>
-    public IReadOnlyList<EmulatorCall> Calls => core.Log.Calls;
+    public IReadOnlyList<EmulatorCall> Calls => _core.Log.Calls;
 
     /// <summary>Every misuse so far (snapshot).</summary>
-    public IReadOnlyList<EmulatorMisuse> Misuses => core.Log.Misuses;
+    public IReadOnlyList<EmulatorMisuse> Misuses => _core.Log.Misuses;
 
-    public EmulatorFaults Faults => core.Faults;
+    public EmulatorFaults Faults => _core.Faults;
 
     /// <summary>How many grants still have a usable refresh token.</summary>
-    public int LiveGrantCount => core.OAuth.LiveGrantCount;
+    public int LiveGrantCount => _core.OAuth.LiveGrantCount;
 
     /// <summary>
     /// Starts an emulator. <paramref name="url"/> with port 0 binds a free port; <paramref name="time"/>
@@ -62,7 +62,7 @@ public sealed class FreshBooksEmulator : IAsyncDisposable
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            return Task.FromResult(core.Authorize.Decide(authorizeUrl, allow: true, userId));
+            return Task.FromResult(_core.Authorize.Decide(authorizeUrl, allow: true, userId));
         }
         catch (Exception e)
         {
@@ -71,32 +71,32 @@ public sealed class FreshBooksEmulator : IAsyncDisposable
     }
 
     /// <summary>As if the user clicked Deny: <c>redirect_uri?error=access_denied&amp;error_description=…&amp;state=…</c>.</summary>
-    public Uri Deny(Uri authorizeUrl) => core.Authorize.Decide(authorizeUrl, allow: false, userId: null);
+    public Uri Deny(Uri authorizeUrl) => _core.Authorize.Decide(authorizeUrl, allow: false, userId: null);
 
     /// <summary>Clears <see cref="Calls"/> and <see cref="Misuses"/>.</summary>
-    public void ResetLog() => core.Log.Reset();
+    public void ResetLog() => _core.Log.Reset();
 
     /// <summary>True while the token is known, unexpired, not replaced by a refresh and not revoked.</summary>
-    public bool IsAccessTokenValid(string accessToken) => core.OAuth.IsAccessTokenValid(accessToken);
+    public bool IsAccessTokenValid(string accessToken) => _core.OAuth.IsAccessTokenValid(accessToken);
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }
 
         try
         {
-            await app.StopAsync();
+            await _app.StopAsync();
         }
         finally
         {
-            await app.DisposeAsync();
+            await _app.DisposeAsync();
         }
     }
 
-    internal Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
+    internal Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
     private static async Task<FreshBooksEmulator> StartCoreAsync(WebApplication app, CancellationToken cancellationToken)
     {

@@ -16,17 +16,17 @@ public sealed class BusinessApiTests
     private static readonly EmulatedUser Charles = EmulatedUser.MultiBusiness;
     private static readonly EmulatedUser Ada = EmulatedUser.Default;
 
-    private readonly EmulatorHarness harness;
+    private readonly EmulatorHarness _harness;
 
     public BusinessApiTests(BooksFixture fixture)
     {
-        harness = fixture.Harness;
-        harness.Reset();
+        _harness = fixture.Harness;
+        _harness.Reset();
     }
 
-    private TestClient Client => harness.Client;
+    private TestClient Client => _harness.Client;
 
-    private FreshBooksEmulator Emulator => harness.Emulator;
+    private FreshBooksEmulator Emulator => _harness.Emulator;
 
     [Fact]
     public async Task Users_me_has_the_full_shape_with_FreshBooks_nulls_and_a_business_without_accounting()
@@ -347,7 +347,7 @@ public sealed class BusinessApiTests
                 (EndpointKind.TimeEntries, "GET", "/timetracking/business/77101/time_entries", 401, "unauthenticated"),
             ],
             Emulator.Calls.Select(c => (c.Endpoint, c.Method, c.Path, c.StatusCode, c.Error)).ToList<(EndpointKind, string, string, int, string?)>());
-        var logs = await harness.Http.GetStringAsync("_emulator/calls") + await harness.Http.GetStringAsync("_emulator/misuses");
+        var logs = await _harness.Http.GetStringAsync("_emulator/calls") + await _harness.Http.GetStringAsync("_emulator/misuses");
         Assert.DoesNotContain(token, logs, StringComparison.Ordinal);
         Assert.DoesNotContain(token[..12], logs, StringComparison.Ordinal);
     }

@@ -13,39 +13,39 @@ public sealed class PostprovisionHookTests : IDisposable
     private const string TokenKey = "token-encryption-key";
     private const string SigningKey = "onboarding-signing-key";
 
-    private readonly HookSandbox sandbox = new();
+    private readonly HookSandbox _sandbox = new();
 
-    public void Dispose() => sandbox.Dispose();
+    public void Dispose() => _sandbox.Dispose();
 
     [Fact]
     public async Task A_new_environment_gets_two_different_random_32_byte_keys_in_the_vault_and_a_restart()
     {
-        sandbox.StoreCredentials();
-        sandbox.StoreProvisionOutputs();
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        var secrets = sandbox.Secrets();
+        var secrets = _sandbox.Secrets();
         var token = Convert.FromBase64String(secrets[TokenKey]);
         var signing = Convert.FromBase64String(secrets[SigningKey]);
         Assert.Equal(32, token.Length);
         Assert.Equal(32, signing.Length);
         Assert.NotEqual(token, signing);
-        Assert.Equal(1, sandbox.Restarts);
+        Assert.Equal(1, _sandbox.Restarts);
         Assert.Contains($"{TokenKey}: created in Key Vault {HookSandbox.Vault}", run.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task New_keys_travel_in_a_parameters_file_only_its_user_can_read_which_is_gone_afterwards()
     {
-        sandbox.StoreCredentials();
-        sandbox.StoreProvisionOutputs();
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        var deployment = Assert.Single(sandbox.Deployments());
+        var deployment = Assert.Single(_sandbox.Deployments());
         Assert.Equal("app-keys.bicep", (string?)deployment["template"]);
         Assert.Equal(HookSandbox.ResourceGroup, (string?)deployment["resourceGroup"]);
         Assert.Equal("600", (string?)deployment["mode"]);
@@ -59,72 +59,72 @@ public sealed class PostprovisionHookTests : IDisposable
         // The environment exists in Azure with its keys; this machine has a fresh .azure folder.
         var tokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        sandbox.StoreSecret(TokenKey, tokenKey);
-        sandbox.StoreSecret(SigningKey, signingKey);
-        sandbox.StoreCredentials();
+        _sandbox.StoreSecret(TokenKey, tokenKey);
+        _sandbox.StoreSecret(SigningKey, signingKey);
+        _sandbox.StoreCredentials();
 
-        var pre = await sandbox.RunAsync("preprovision.sh");
-        sandbox.StoreProvisionOutputs();
-        var post = await sandbox.RunAsync("postprovision.sh");
+        var pre = await _sandbox.RunAsync("preprovision.sh");
+        _sandbox.StoreProvisionOutputs();
+        var post = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(pre.ExitCode == 0, pre.ToString());
         Assert.True(post.ExitCode == 0, post.ToString());
-        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey }, sandbox.Secrets());
-        Assert.Empty(sandbox.Deployments());
-        Assert.Equal(0, sandbox.Restarts);
+        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey }, _sandbox.Secrets());
+        Assert.Empty(_sandbox.Deployments());
+        Assert.Equal(0, _sandbox.Restarts);
         Assert.Contains($"{TokenKey}: in Key Vault {HookSandbox.Vault}, kept.", post.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_second_provision_keeps_the_keys_the_first_created()
     {
-        sandbox.StoreCredentials();
-        sandbox.StoreProvisionOutputs();
-        Assert.Equal(0, (await sandbox.RunAsync("postprovision.sh")).ExitCode);
-        var first = sandbox.Secrets();
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
+        Assert.Equal(0, (await _sandbox.RunAsync("postprovision.sh")).ExitCode);
+        var first = _sandbox.Secrets();
 
-        var second = await sandbox.RunAsync("postprovision.sh");
+        var second = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(second.ExitCode == 0, second.ToString());
-        Assert.Equal(first, sandbox.Secrets());
-        Assert.Single(sandbox.Deployments());
-        Assert.Equal(1, sandbox.Restarts);
+        Assert.Equal(first, _sandbox.Secrets());
+        Assert.Single(_sandbox.Deployments());
+        Assert.Equal(1, _sandbox.Restarts);
     }
 
     [Fact]
     public async Task Only_the_missing_key_is_created_and_the_other_is_not_passed_at_all()
     {
         var tokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        sandbox.StoreSecret(TokenKey, tokenKey);
-        sandbox.StoreCredentials();
-        sandbox.StoreProvisionOutputs();
+        _sandbox.StoreSecret(TokenKey, tokenKey);
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(tokenKey, sandbox.Secrets()[TokenKey]);
-        Assert.Equal(32, Convert.FromBase64String(sandbox.Secrets()[SigningKey]).Length);
-        var deployment = Assert.Single(sandbox.Deployments());
+        Assert.Equal(tokenKey, _sandbox.Secrets()[TokenKey]);
+        Assert.Equal(32, Convert.FromBase64String(_sandbox.Secrets()[SigningKey]).Length);
+        var deployment = Assert.Single(_sandbox.Deployments());
         Assert.Equal(["vaultName", "onboardingSigningKey"], deployment["parameters"]!.AsArray().Select(name => (string?)name));
     }
 
     [Fact]
     public async Task No_key_value_appears_in_the_azd_environment_in_any_command_line_or_in_hook_output()
     {
-        sandbox.StoreCredentials();
-        var pre = await sandbox.RunAsync("preprovision.sh");
-        sandbox.StoreProvisionOutputs();
-        var first = await sandbox.RunAsync("postprovision.sh");
-        var second = await sandbox.RunAsync("postprovision.sh");
+        _sandbox.StoreCredentials();
+        var pre = await _sandbox.RunAsync("preprovision.sh");
+        _sandbox.StoreProvisionOutputs();
+        var first = await _sandbox.RunAsync("postprovision.sh");
+        var second = await _sandbox.RunAsync("postprovision.sh");
 
-        var keys = sandbox.Secrets().Values.ToList();
+        var keys = _sandbox.Secrets().Values.ToList();
         Assert.Equal(2, keys.Count);
         var output = string.Concat(pre.StandardOutput, pre.StandardError, first.StandardOutput, first.StandardError, second.StandardOutput, second.StandardError);
-        var arguments = sandbox.AllArguments();
+        var arguments = _sandbox.AllArguments();
         Assert.NotEmpty(arguments);
         Assert.All(keys, key =>
         {
-            Assert.DoesNotContain(key, sandbox.EnvFileText, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, _sandbox.EnvFileText, StringComparison.Ordinal);
             Assert.DoesNotContain(key, output, StringComparison.Ordinal);
             Assert.All(arguments, argument => Assert.DoesNotContain(key, argument, StringComparison.Ordinal));
         });
@@ -135,20 +135,20 @@ public sealed class PostprovisionHookTests : IDisposable
     {
         var tokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        sandbox.StoreSecret(TokenKey, tokenKey);
-        sandbox.StoreSecret(SigningKey, signingKey);
-        sandbox.StoreCredentials();
-        sandbox.Store("TOKEN_ENCRYPTION_KEY", tokenKey);
-        sandbox.Store("ONBOARDING_SIGNING_KEY", signingKey);
-        sandbox.StoreProvisionOutputs();
+        _sandbox.StoreSecret(TokenKey, tokenKey);
+        _sandbox.StoreSecret(SigningKey, signingKey);
+        _sandbox.StoreCredentials();
+        _sandbox.Store("TOKEN_ENCRYPTION_KEY", tokenKey);
+        _sandbox.Store("ONBOARDING_SIGNING_KEY", signingKey);
+        _sandbox.StoreProvisionOutputs();
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.DoesNotContain("TOKEN_ENCRYPTION_KEY", sandbox.Env().Keys);
-        Assert.DoesNotContain("ONBOARDING_SIGNING_KEY", sandbox.Env().Keys);
-        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey }, sandbox.Secrets());
-        Assert.Empty(sandbox.Deployments());
+        Assert.DoesNotContain("TOKEN_ENCRYPTION_KEY", _sandbox.Env().Keys);
+        Assert.DoesNotContain("ONBOARDING_SIGNING_KEY", _sandbox.Env().Keys);
+        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey }, _sandbox.Secrets());
+        Assert.Empty(_sandbox.Deployments());
         Assert.Contains("TOKEN_ENCRYPTION_KEY: removed from the azd environment", run.StandardOutput, StringComparison.Ordinal);
     }
 
@@ -157,16 +157,16 @@ public sealed class PostprovisionHookTests : IDisposable
     {
         var oldTokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        sandbox.StoreSecret(SigningKey, signingKey);
-        sandbox.StoreCredentials();
-        sandbox.Store("TOKEN_ENCRYPTION_KEY", oldTokenKey);
-        sandbox.StoreProvisionOutputs();
+        _sandbox.StoreSecret(SigningKey, signingKey);
+        _sandbox.StoreCredentials();
+        _sandbox.Store("TOKEN_ENCRYPTION_KEY", oldTokenKey);
+        _sandbox.StoreProvisionOutputs();
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(new Dictionary<string, string> { [TokenKey] = oldTokenKey, [SigningKey] = signingKey }, sandbox.Secrets());
-        Assert.DoesNotContain("TOKEN_ENCRYPTION_KEY", sandbox.Env().Keys);
+        Assert.Equal(new Dictionary<string, string> { [TokenKey] = oldTokenKey, [SigningKey] = signingKey }, _sandbox.Secrets());
+        Assert.DoesNotContain("TOKEN_ENCRYPTION_KEY", _sandbox.Env().Keys);
         Assert.Contains($"{TokenKey}: restored into Key Vault", run.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain(oldTokenKey, run.StandardOutput + run.StandardError, StringComparison.Ordinal);
     }
@@ -174,43 +174,43 @@ public sealed class PostprovisionHookTests : IDisposable
     [Fact]
     public async Task When_the_vault_cannot_be_asked_nothing_is_created_and_the_hook_fails()
     {
-        sandbox.StoreCredentials();
-        sandbox.StoreProvisionOutputs();
-        sandbox.SetState("resource-show-error", "ERROR: (AuthorizationFailed) The client does not have authorization to perform action 'Microsoft.KeyVault/vaults/secrets/read'.");
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
+        _sandbox.SetState("resource-show-error", "ERROR: (AuthorizationFailed) The client does not have authorization to perform action 'Microsoft.KeyVault/vaults/secrets/read'.");
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("nothing was created", run.StandardError, StringComparison.Ordinal);
         Assert.Contains("AuthorizationFailed", run.StandardError, StringComparison.Ordinal);
-        Assert.Empty(sandbox.Secrets());
-        Assert.Empty(sandbox.Deployments());
-        Assert.Equal(0, sandbox.Restarts);
+        Assert.Empty(_sandbox.Secrets());
+        Assert.Empty(_sandbox.Deployments());
+        Assert.Equal(0, _sandbox.Restarts);
     }
 
     [Fact]
     public async Task Without_an_Azure_CLI_sign_in_it_fails_saying_az_login()
     {
-        sandbox.StoreCredentials();
-        sandbox.StoreProvisionOutputs();
-        sandbox.SetState("signed-out");
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
+        _sandbox.SetState("signed-out");
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("az login", run.StandardError, StringComparison.Ordinal);
-        Assert.Empty(sandbox.Secrets());
+        Assert.Empty(_sandbox.Secrets());
     }
 
     [Fact]
     public async Task Without_the_provisions_outputs_it_fails_naming_them()
     {
-        sandbox.StoreCredentials();
+        _sandbox.StoreCredentials();
 
-        var run = await sandbox.RunAsync("postprovision.sh");
+        var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("AZURE_KEY_VAULT_NAME", run.StandardError, StringComparison.Ordinal);
-        Assert.Empty(sandbox.Secrets());
+        Assert.Empty(_sandbox.Secrets());
     }
 }

@@ -162,7 +162,7 @@ public sealed class ConnectionRenewerTests
     public async Task Concurrent_renewals_in_one_process_share_one_refresh()
     {
         var answer = new TaskCompletionSource<FreshBooksResult<TokenGrant>>();
-        Connection current = Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) };
+        var current = Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) };
         _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => current);
         Task<WriteResult> Write(ConnectionChange c)
         {

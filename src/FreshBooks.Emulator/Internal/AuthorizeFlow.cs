@@ -9,26 +9,26 @@ namespace FreshBooks.Emulator.Internal;
 internal sealed class AuthorizeFlow
 {
     private const string DeniedDescription = "The resource owner or authorization server denied the request.";
-    private readonly EmulatorOptions options;
-    private readonly EmulatorLog log;
-    private readonly OAuthServer oauth;
-    private readonly HashSet<string> registeredRedirects;
-    private readonly HashSet<string> registeredScopes;
+    private readonly EmulatorOptions _options;
+    private readonly EmulatorLog _log;
+    private readonly OAuthServer _oauth;
+    private readonly HashSet<string> _registeredRedirects;
+    private readonly HashSet<string> _registeredScopes;
 
     public AuthorizeFlow(EmulatorOptions options, EmulatorLog log, OAuthServer oauth)
     {
-        this.options = options;
-        this.log = log;
-        this.oauth = oauth;
-        registeredRedirects = new HashSet<string>(StringComparer.Ordinal);
+        _options = options;
+        _log = log;
+        _oauth = oauth;
+        _registeredRedirects = new HashSet<string>(StringComparer.Ordinal);
         foreach (var uri in options.RedirectUris)
         {
-            registeredRedirects.Add(RedirectUris.TryNormalize(uri, out var normalized)
+            _registeredRedirects.Add(RedirectUris.TryNormalize(uri, out var normalized)
                 ? normalized
                 : throw new ArgumentException($"Registered redirect URI '{uri}' must be an absolute http(s) URI without a query or fragment."));
         }
 
-        registeredScopes = SplitScopes(options.Scopes).ToHashSet(StringComparer.Ordinal);
+        _registeredScopes = SplitScopes(options.Scopes).ToHashSet(StringComparer.Ordinal);
     }
 
     public AuthorizeCheck Check(RequestParameters parameters)
@@ -44,7 +44,7 @@ internal sealed class AuthorizeFlow
             return PageError(MisuseKind.InvalidRequest, "invalid_request", "Missing required parameter: client_id.");
         }
 
-        if (!string.Equals(clientId, options.ClientId, StringComparison.Ordinal))
+        if (!string.Equals(clientId, _options.ClientId, StringComparison.Ordinal))
         {
             return PageError(MisuseKind.UnknownClient, "invalid_client", "Client authentication failed due to unknown client.");
         }
@@ -56,7 +56,7 @@ internal sealed class AuthorizeFlow
         }
 
         if (!RedirectUris.TryNormalize(redirectUri, out var normalized)
-            || (registeredRedirects.Count > 0 && !registeredRedirects.Contains(normalized)))
+            || (_registeredRedirects.Count > 0 && !_registeredRedirects.Contains(normalized)))
         {
             return PageError(MisuseKind.RedirectUriMismatch, "invalid_redirect_uri", "The requested redirect uri is malformed or doesn't match client redirect URI.");
         }
@@ -69,12 +69,12 @@ internal sealed class AuthorizeFlow
 
         var state = parameters["state"];
         var requestedScope = parameters["scope"];
-        var scopes = requestedScope is null ? SplitScopes(options.Scopes) : SplitScopes(requestedScope);
-        var unknown = scopes.Where(s => !registeredScopes.Contains(s)).ToArray();
+        var scopes = requestedScope is null ? SplitScopes(_options.Scopes) : SplitScopes(requestedScope);
+        var unknown = scopes.Where(s => !_registeredScopes.Contains(s)).ToArray();
         if (scopes.Length == 0 || unknown.Length > 0)
         {
             const string Description = "The requested scope is invalid, unknown, or malformed.";
-            log.Misuse(MisuseKind.InvalidScope, EndpointKind.Authorize, $"Scopes not registered for the app: {string.Join(' ', unknown)}");
+            _log.Misuse(MisuseKind.InvalidScope, EndpointKind.Authorize, $"Scopes not registered for the app: {string.Join(' ', unknown)}");
             return AuthorizeCheck.Redirect(ErrorRedirect(redirectUri, "invalid_scope", Description, state), "invalid_scope");
         }
 
@@ -112,18 +112,18 @@ internal sealed class AuthorizeFlow
     {
         if (userId is { } id)
         {
-            return oauth.FindUser(id) ?? throw new ArgumentException($"No emulated user has id {id}.", nameof(userId));
+            return _oauth.FindUser(id) ?? throw new ArgumentException($"No emulated user has id {id}.", nameof(userId));
         }
 
         var hint = request.LoginHint;
-        return options.Users.FirstOrDefault(u => hint is not null
+        return _options.Users.FirstOrDefault(u => hint is not null
                    && (string.Equals(u.Email, hint, StringComparison.OrdinalIgnoreCase) || u.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == hint))
-               ?? options.Users[0];
+               ?? _options.Users[0];
     }
 
     public Uri Allow(AuthorizeRequest request, EmulatedUser user)
     {
-        var code = oauth.IssueCode(request, user);
+        var code = _oauth.IssueCode(request, user);
         var query = new List<KeyValuePair<string, string?>> { new("code", code) };
         if (request.State is not null)
         {
@@ -149,7 +149,7 @@ internal sealed class AuthorizeFlow
 
     private AuthorizeCheck PageError(MisuseKind kind, string error, string description)
     {
-        log.Misuse(kind, EndpointKind.Authorize, description);
+        _log.Misuse(kind, EndpointKind.Authorize, description);
         return AuthorizeCheck.Page(error, description);
     }
 

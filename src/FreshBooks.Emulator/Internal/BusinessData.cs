@@ -25,42 +25,42 @@ internal sealed class BusinessData
     private static readonly string[] BooleanClientFields =
         ["allow_late_fees", "allow_late_notifications", "allow_email_include_pdf", "pref_email", "pref_gmail"];
 
-    private readonly Lock gate = new();
-    private readonly TimeProvider clock;
-    private readonly Dictionary<string, List<JsonObject>> clients = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<JsonObject>> invoices = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, List<JsonObject>> projects = [];
-    private readonly Dictionary<long, List<JsonObject>> timeEntries = [];
-    private long nextClientId = 501;
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _clock;
+    private readonly Dictionary<string, List<JsonObject>> _clients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<JsonObject>> _invoices = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, List<JsonObject>> _projects = [];
+    private readonly Dictionary<long, List<JsonObject>> _timeEntries = [];
+    private long _nextClientId = 501;
 
     public BusinessData(IReadOnlyList<EmulatedUser> users, TimeProvider clock)
     {
-        this.clock = clock;
+        _clock = clock;
         var seeded = new DateTimeOffset(2024, 1, 15, 14, 30, 0, TimeSpan.Zero);
         long nextInvoiceId = 1001, nextProjectId = 3001, nextEntryId = 5001;
         foreach (var (user, business) in users.SelectMany(u => u.Businesses.Select(b => (u, b))))
         {
-            if (business.AccountId is { Length: > 0 } accountId && !clients.ContainsKey(accountId))
+            if (business.AccountId is { Length: > 0 } accountId && !_clients.ContainsKey(accountId))
             {
                 var seeds = new List<JsonObject>
                 {
-                    NewClient(nextClientId++, accountId, seeded, "Grace", "Hopper", "Compiler Works Inc.", "grace@example.com", "USD"),
-                    NewClient(nextClientId++, accountId, seeded, "Alan", "Turing", "Bletchley Consulting", "alan@example.com", "GBP"),
-                    NewClient(nextClientId++, accountId, seeded, "Katherine", "Johnson", "Orbital Mechanics LLC", "katherine@example.com", "USD"),
+                    NewClient(_nextClientId++, accountId, seeded, "Grace", "Hopper", "Compiler Works Inc.", "grace@example.com", "USD"),
+                    NewClient(_nextClientId++, accountId, seeded, "Alan", "Turing", "Bletchley Consulting", "alan@example.com", "GBP"),
+                    NewClient(_nextClientId++, accountId, seeded, "Katherine", "Johnson", "Orbital Mechanics LLC", "katherine@example.com", "USD"),
                 };
-                clients[accountId] = seeds;
-                invoices[accountId] =
+                _clients[accountId] = seeds;
+                _invoices[accountId] =
                 [
                     NewInvoice(nextInvoiceId++, accountId, seeds[0], 1, "1200.00", paid: true, seeded),
                     NewInvoice(nextInvoiceId++, accountId, seeds[1], 2, "350.50", paid: false, seeded.AddDays(20)),
                 ];
             }
 
-            if (!projects.ContainsKey(business.BusinessId))
+            if (!_projects.ContainsKey(business.BusinessId))
             {
                 var projectId = nextProjectId++;
-                projects[business.BusinessId] = [NewProject(projectId, business, seeded)];
-                timeEntries[business.BusinessId] =
+                _projects[business.BusinessId] = [NewProject(projectId, business, seeded)];
+                _timeEntries[business.BusinessId] =
                 [
                     NewTimeEntry(nextEntryId++, user.Id, projectId, seeded.AddDays(1), 3600, "Design review"),
                     NewTimeEntry(nextEntryId++, user.Id, projectId, seeded.AddDays(2), 5400, "Punched-card layout"),
@@ -69,21 +69,21 @@ internal sealed class BusinessData
         }
     }
 
-    public IReadOnlyList<JsonObject> Clients(string accountId) => Snapshot(clients, accountId);
+    public IReadOnlyList<JsonObject> Clients(string accountId) => Snapshot(_clients, accountId);
 
     public JsonObject? Client(string accountId, long id)
     {
-        lock (gate)
+        lock (_gate)
         {
-            return clients.GetValueOrDefault(accountId)?.FirstOrDefault(c => (long?)c["id"] == id)?.DeepClone().AsObject();
+            return _clients.GetValueOrDefault(accountId)?.FirstOrDefault(c => (long?)c["id"] == id)?.DeepClone().AsObject();
         }
     }
 
-    public IReadOnlyList<JsonObject> Invoices(string accountId) => Snapshot(invoices, accountId);
+    public IReadOnlyList<JsonObject> Invoices(string accountId) => Snapshot(_invoices, accountId);
 
-    public IReadOnlyList<JsonObject> Projects(long businessId) => Snapshot(projects, businessId);
+    public IReadOnlyList<JsonObject> Projects(long businessId) => Snapshot(_projects, businessId);
 
-    public IReadOnlyList<JsonObject> TimeEntries(long businessId) => Snapshot(timeEntries, businessId);
+    public IReadOnlyList<JsonObject> TimeEntries(long businessId) => Snapshot(_timeEntries, businessId);
 
     /// <summary>
     /// Creates a client from the <c>client</c> object of a create request, or says what FreshBooks would
@@ -91,7 +91,7 @@ internal sealed class BusinessData
     /// </summary>
     public (JsonObject? Created, AccountingProblem? Problem) CreateClient(string accountId, JsonElement client)
     {
-        var now = clock.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var created = NewClient(0, accountId, now, null, null, null, null, "USD");
         foreach (var field in TextClientFields)
         {
@@ -135,15 +135,15 @@ internal sealed class BusinessData
             return (null, AccountingProblem.InvalidValue("currency_code", "currency_code must be a three-letter ISO 4217 code.", (string?)created["currency_code"]));
         }
 
-        lock (gate)
+        lock (_gate)
         {
-            var id = nextClientId++;
+            var id = _nextClientId++;
             created["id"] = id;
             created["userid"] = id;
             created["uuid"] = DeterministicUuid("client", id);
-            if (!clients.TryGetValue(accountId, out var list))
+            if (!_clients.TryGetValue(accountId, out var list))
             {
-                clients[accountId] = list = [];
+                _clients[accountId] = list = [];
             }
 
             list.Add(created);
@@ -154,7 +154,7 @@ internal sealed class BusinessData
     private IReadOnlyList<JsonObject> Snapshot<TKey>(Dictionary<TKey, List<JsonObject>> store, TKey key)
         where TKey : notnull
     {
-        lock (gate)
+        lock (_gate)
         {
             return store.TryGetValue(key, out var list) ? list.Select(o => o.DeepClone().AsObject()).ToList() : [];
         }

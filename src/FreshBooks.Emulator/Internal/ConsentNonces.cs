@@ -9,24 +9,24 @@ namespace FreshBooks.Emulator.Internal;
 internal sealed class ConsentNonces(TimeProvider clock)
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
-    private readonly Lock gate = new();
-    private readonly Dictionary<string, (AuthorizeRequest Request, DateTimeOffset ExpiresAt)> pending = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, (AuthorizeRequest Request, DateTimeOffset ExpiresAt)> _pending = new(StringComparer.Ordinal);
 
     public string Issue(AuthorizeRequest request)
     {
         var nonce = RandomNumberGenerator.GetHexString(32, lowercase: true);
         var now = clock.GetUtcNow();
-        lock (gate)
+        lock (_gate)
         {
-            if (pending.Count > 1000)
+            if (_pending.Count > 1000)
             {
-                foreach (var stale in pending.Where(p => p.Value.ExpiresAt <= now).Select(p => p.Key).ToList())
+                foreach (var stale in _pending.Where(p => p.Value.ExpiresAt <= now).Select(p => p.Key).ToList())
                 {
-                    pending.Remove(stale);
+                    _pending.Remove(stale);
                 }
             }
 
-            pending[nonce] = (request, now + Lifetime);
+            _pending[nonce] = (request, now + Lifetime);
         }
 
         return nonce;
@@ -40,9 +40,9 @@ internal sealed class ConsentNonces(TimeProvider clock)
             return false;
         }
 
-        lock (gate)
+        lock (_gate)
         {
-            return pending.Remove(nonce, out var entry)
+            return _pending.Remove(nonce, out var entry)
                 && entry.ExpiresAt > clock.GetUtcNow()
                 && entry.Request == request;
         }

@@ -3,37 +3,51 @@ namespace FreshBooks.Emulator.Internal;
 /// <summary>The call log and the misuse log. Thread-safe; readers get snapshot copies.</summary>
 internal sealed class EmulatorLog(TimeProvider clock)
 {
-    private readonly Lock gate = new();
-    private readonly List<EmulatorCall> calls = [];
-    private readonly List<EmulatorMisuse> misuses = [];
+    private readonly Lock _gate = new();
+    private readonly List<EmulatorCall> _calls = [];
+    private readonly List<EmulatorMisuse> _misuses = [];
 
     public IReadOnlyList<EmulatorCall> Calls
     {
-        get { lock (gate) return calls.ToArray(); }
+        get { lock (_gate)
+            {
+                return _calls.ToArray();
+            }
+        }
     }
 
     public IReadOnlyList<EmulatorMisuse> Misuses
     {
-        get { lock (gate) return misuses.ToArray(); }
+        get { lock (_gate)
+            {
+                return _misuses.ToArray();
+            }
+        }
     }
 
     public void Add(EmulatorCall call)
     {
-        lock (gate) calls.Add(call);
+        lock (_gate)
+        {
+            _calls.Add(call);
+        }
     }
 
     public void Misuse(MisuseKind kind, EndpointKind endpoint, string detail)
     {
         var misuse = new EmulatorMisuse(clock.GetUtcNow(), kind, endpoint, detail);
-        lock (gate) misuses.Add(misuse);
+        lock (_gate)
+        {
+            _misuses.Add(misuse);
+        }
     }
 
     public void Reset()
     {
-        lock (gate)
+        lock (_gate)
         {
-            calls.Clear();
-            misuses.Clear();
+            _calls.Clear();
+            _misuses.Clear();
         }
     }
 

@@ -26,37 +26,41 @@ internal sealed class OAuthServer
     private const string InvalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
     private const string InvalidClient = "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.";
 
-    private readonly Lock gate = new();
-    private readonly EmulatorOptions options;
-    private readonly TimeProvider clock;
-    private readonly EmulatorLog log;
-    private readonly Dictionary<long, EmulatedUser> users;
-    private readonly Dictionary<string, CodeEntry> codes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, RefreshEntry> refreshTokens = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AccessEntry> accessTokens = new(StringComparer.Ordinal);
-    private int liveGrants;
+    private readonly Lock _gate = new();
+    private readonly EmulatorOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly EmulatorLog _log;
+    private readonly Dictionary<long, EmulatedUser> _users;
+    private readonly Dictionary<string, CodeEntry> _codes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RefreshEntry> _refreshTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AccessEntry> _accessTokens = new(StringComparer.Ordinal);
+    private int _liveGrants;
 
     public OAuthServer(EmulatorOptions options, TimeProvider clock, EmulatorLog log)
     {
-        this.options = options;
-        this.clock = clock;
-        this.log = log;
-        users = options.Users.ToDictionary(u => u.Id);
+        _options = options;
+        _clock = clock;
+        _log = log;
+        _users = options.Users.ToDictionary(u => u.Id);
     }
 
     public int LiveGrantCount
     {
-        get { lock (gate) return liveGrants; }
+        get { lock (_gate)
+            {
+                return _liveGrants;
+            }
+        }
     }
 
-    public EmulatedUser? FindUser(long id) => users.GetValueOrDefault(id);
+    public EmulatedUser? FindUser(long id) => _users.GetValueOrDefault(id);
 
     public string IssueCode(AuthorizeRequest request, EmulatedUser user)
     {
         var code = NewToken();
-        lock (gate)
+        lock (_gate)
         {
-            codes[code] = new CodeEntry(request.RedirectUri, request.Scope, user, clock.GetUtcNow() + options.CodeLifetime);
+            _codes[code] = new CodeEntry(request.RedirectUri, request.Scope, user, _clock.GetUtcNow() + _options.CodeLifetime);
         }
 
         return code;
@@ -65,15 +69,15 @@ internal sealed class OAuthServer
     /// <summary>Null when the client id and secret are the registered ones; otherwise a 401 invalid_client.</summary>
     public OAuthError? AuthenticateClient(string? clientId, string? clientSecret, EndpointKind endpoint)
     {
-        if (!string.Equals(clientId, options.ClientId, StringComparison.Ordinal))
+        if (!string.Equals(clientId, _options.ClientId, StringComparison.Ordinal))
         {
-            log.Misuse(MisuseKind.UnknownClient, endpoint, clientId is null ? "No client_id was sent." : "The client_id is not the registered app's.");
+            _log.Misuse(MisuseKind.UnknownClient, endpoint, clientId is null ? "No client_id was sent." : "The client_id is not the registered app's.");
             return new OAuthError(StatusCodes.Status401Unauthorized, "invalid_client", InvalidClient);
         }
 
-        if (!FixedTimeEquals(clientSecret, options.ClientSecret))
+        if (!FixedTimeEquals(clientSecret, _options.ClientSecret))
         {
-            log.Misuse(MisuseKind.WrongClientSecret, endpoint, clientSecret is null ? "No client_secret was sent." : "The client_secret is wrong.");
+            _log.Misuse(MisuseKind.WrongClientSecret, endpoint, clientSecret is null ? "No client_secret was sent." : "The client_secret is wrong.");
             return new OAuthError(StatusCodes.Status401Unauthorized, "invalid_client", InvalidClient);
         }
 
@@ -87,10 +91,10 @@ internal sealed class OAuthServer
             return Refuse(MisuseKind.InvalidRequest, 400, "invalid_request", $"Missing required parameter: {(code is null ? "code" : "redirect_uri")}.");
         }
 
-        lock (gate)
+        lock (_gate)
         {
-            var now = clock.GetUtcNow();
-            if (!codes.TryGetValue(code, out var entry))
+            var now = _clock.GetUtcNow();
+            if (!_codes.TryGetValue(code, out var entry))
             {
                 return Refuse(MisuseKind.UnknownCode, $"Code {EmulatorLog.Redact(code)} was never issued.");
             }
@@ -113,7 +117,7 @@ internal sealed class OAuthServer
 
             var grant = new Grant(entry.User, entry.Scope, entry.RedirectUri, now);
             entry.Grant = grant;
-            liveGrants++;
+            _liveGrants++;
             return new TokenOutcome(IssuePair(grant, now), null);
         }
     }
@@ -125,10 +129,10 @@ internal sealed class OAuthServer
             return Refuse(MisuseKind.InvalidRequest, 400, "invalid_request", "Missing required parameter: refresh_token.");
         }
 
-        lock (gate)
+        lock (_gate)
         {
-            var now = clock.GetUtcNow();
-            if (!refreshTokens.TryGetValue(refreshToken, out var entry))
+            var now = _clock.GetUtcNow();
+            if (!_refreshTokens.TryGetValue(refreshToken, out var entry))
             {
                 return Refuse(MisuseKind.UnknownRefreshToken, $"Refresh token {EmulatorLog.Redact(refreshToken)} was never issued.");
             }
@@ -161,13 +165,13 @@ internal sealed class OAuthServer
     /// </summary>
     public void Revoke(string token)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (accessTokens.TryGetValue(token, out var access))
+            if (_accessTokens.TryGetValue(token, out var access))
             {
                 access.Kill("it was revoked");
             }
-            else if (refreshTokens.TryGetValue(token, out var refresh))
+            else if (_refreshTokens.TryGetValue(token, out var refresh))
             {
                 RevokeGrant(refresh.Grant, "it was revoked");
             }
@@ -178,32 +182,35 @@ internal sealed class OAuthServer
     {
         if (token is null)
         {
-            log.Misuse(MisuseKind.MissingAccessToken, endpoint, "No Authorization: Bearer header.");
+            _log.Misuse(MisuseKind.MissingAccessToken, endpoint, "No Authorization: Bearer header.");
             return new BearerOutcome(null, null, "No access token was sent.");
         }
 
-        lock (gate)
+        lock (_gate)
         {
-            var problem = Problem(token, clock.GetUtcNow());
+            var problem = Problem(token, _clock.GetUtcNow());
             if (problem is not null)
             {
-                log.Misuse(MisuseKind.DeadAccessToken, endpoint, $"Access token {EmulatorLog.Redact(token)}: {problem}.");
+                _log.Misuse(MisuseKind.DeadAccessToken, endpoint, $"Access token {EmulatorLog.Redact(token)}: {problem}.");
                 return new BearerOutcome(null, null, problem);
             }
 
-            var entry = accessTokens[token];
+            var entry = _accessTokens[token];
             return new BearerOutcome(entry.Grant.User, entry.Grant.Scope, null);
         }
     }
 
     public bool IsAccessTokenValid(string accessToken)
     {
-        lock (gate) return Problem(accessToken, clock.GetUtcNow()) is null;
+        lock (_gate)
+        {
+            return Problem(accessToken, _clock.GetUtcNow()) is null;
+        }
     }
 
     private string? Problem(string token, DateTimeOffset now)
     {
-        if (!accessTokens.TryGetValue(token, out var entry))
+        if (!_accessTokens.TryGetValue(token, out var entry))
         {
             return "the token was never issued";
         }
@@ -218,14 +225,14 @@ internal sealed class OAuthServer
 
     private TokenIssued IssuePair(Grant grant, DateTimeOffset now)
     {
-        var access = new AccessEntry(grant, now + options.AccessTokenLifetime);
+        var access = new AccessEntry(grant, now + _options.AccessTokenLifetime);
         var accessToken = NewToken();
         var refreshToken = NewToken();
-        accessTokens.Add(accessToken, access);
-        refreshTokens.Add(refreshToken, new RefreshEntry(grant));
+        _accessTokens.Add(accessToken, access);
+        _refreshTokens.Add(refreshToken, new RefreshEntry(grant));
         grant.CurrentAccess = access;
-        var createdAt = options.RefreshKeepsOriginalCreatedAt ? grant.CreatedAt : now;
-        return new TokenIssued(accessToken, refreshToken, grant.Scope, createdAt.ToUnixTimeSeconds(), (long)options.AccessTokenLifetime.TotalSeconds, now, grant.CreatedAt);
+        var createdAt = _options.RefreshKeepsOriginalCreatedAt ? grant.CreatedAt : now;
+        return new TokenIssued(accessToken, refreshToken, grant.Scope, createdAt.ToUnixTimeSeconds(), (long)_options.AccessTokenLifetime.TotalSeconds, now, grant.CreatedAt);
     }
 
     private bool RevokeGrant(Grant grant, string why)
@@ -237,7 +244,7 @@ internal sealed class OAuthServer
 
         grant.RevokedBecause = why;
         grant.CurrentAccess?.Kill($"its grant was revoked because {why}");
-        liveGrants--;
+        _liveGrants--;
         return true;
     }
 
@@ -245,7 +252,7 @@ internal sealed class OAuthServer
 
     private TokenOutcome Refuse(MisuseKind kind, int status, string error, string description, string? detail = null)
     {
-        log.Misuse(kind, EndpointKind.Token, detail ?? description);
+        _log.Misuse(kind, EndpointKind.Token, detail ?? description);
         return new TokenOutcome(null, new OAuthError(status, error, description));
     }
 

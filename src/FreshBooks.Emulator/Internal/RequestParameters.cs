@@ -7,15 +7,15 @@ namespace FreshBooks.Emulator.Internal;
 /// <summary>Named string parameters from a query, a form (urlencoded or multipart) or a JSON object.</summary>
 internal sealed class RequestParameters
 {
-    private readonly Dictionary<string, string> values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> repeated = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _repeated = new(StringComparer.Ordinal);
 
     public static RequestParameters Empty { get; } = new();
 
     /// <summary>The first name that was given more than once, if any (a malformed request).</summary>
-    public string? Repeated => repeated.FirstOrDefault();
+    public string? Repeated => _repeated.FirstOrDefault();
 
-    public string? this[string name] => values.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
+    public string? this[string name] => _values.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
 
     public static RequestParameters From(IEnumerable<KeyValuePair<string, StringValues>> pairs)
     {
@@ -24,10 +24,10 @@ internal sealed class RequestParameters
         {
             if (value.Count > 1)
             {
-                parameters.repeated.Add(name);
+                parameters._repeated.Add(name);
             }
 
-            parameters.values[name] = value.ToString();
+            parameters._values[name] = value.ToString();
         }
 
         return parameters;
@@ -71,9 +71,9 @@ internal sealed class RequestParameters
         var parameters = new RequestParameters();
         foreach (var property in element.EnumerateObject())
         {
-            if (!parameters.values.TryAdd(property.Name, ToText(property.Value)))
+            if (!parameters._values.TryAdd(property.Name, ToText(property.Value)))
             {
-                parameters.repeated.Add(property.Name);
+                parameters._repeated.Add(property.Name);
             }
         }
 

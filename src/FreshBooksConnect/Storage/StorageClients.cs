@@ -18,7 +18,7 @@ internal sealed class StorageClients
 
         // The Functions queue extension reads and writes Base64 messages by default; ours must match.
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-        foreach (ClientOptions clientOptions in (ReadOnlySpan<ClientOptions>)[tableOptions, queueOptions])
+        foreach (var clientOptions in (ReadOnlySpan<ClientOptions>)[tableOptions, queueOptions])
         {
             value.Retry.Apply(clientOptions.Retry);
             value.ConfigureClients?.Invoke(clientOptions);

@@ -15,19 +15,19 @@ public sealed record AppSetting(string Name, string Value, bool Conditional);
 /// </summary>
 public sealed partial class CompiledTemplate : IAsyncLifetime
 {
-    private JsonObject? root;
+    private JsonObject? _root;
 
     internal ProcessResult Build { get; private set; } = new(-1, "", "");
 
     /// <summary>The compiled main template.</summary>
-    public JsonObject Root => root ?? throw new InvalidOperationException($"infra/main.bicep did not compile: {Build}");
+    public JsonObject Root => _root ?? throw new InvalidOperationException($"infra/main.bicep did not compile: {Build}");
 
     public async Task InitializeAsync()
     {
         Build = await BicepCli.RunAsync("build", "infra/main.bicep", "--stdout");
         if (Build.ExitCode == 0)
         {
-            root = JsonNode.Parse(Build.StandardOutput)!.AsObject();
+            _root = JsonNode.Parse(Build.StandardOutput)!.AsObject();
         }
     }
 
