@@ -74,7 +74,7 @@ public class ConnectionStoreBenchmarks
         };
         await _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Renewed, connection, connection), default);
         _service.StoreLastWrittenRow();
-        _lease = connection.Leased("bench-host/0123456789abcdef", now.AddMinutes(2));
+        _lease = connection.Leased("bench-host/0123456789abcdef", now.AddMinutes(2), now);
     }
 
     /// <summary>Request body bytes of the two lease writes, for the report.</summary>

@@ -4,6 +4,8 @@ using FreshBooksConnect.Connections.Internal;
 using FreshBooksConnect.Consent;
 using FreshBooksConnect.Consent.Internal;
 using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.Events;
+using FreshBooksConnect.Events.Internal;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.FreshBooks.Internal;
 using FreshBooksConnect.Renewal;
@@ -36,11 +38,13 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.AddOptions<TokenProtectionOptions>().Bind(configuration.GetSection(TokenProtectionOptions.SectionName)).ValidateOnStart();
         services.AddOptions<OnboardingOptions>().Bind(configuration.GetSection(OnboardingOptions.SectionName)).ValidateOnStart();
         services.AddOptions<RenewalOptions>().Bind(configuration.GetSection(RenewalOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<EventsOptions>().Bind(configuration.GetSection(EventsOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FreshBooksOptions>, FreshBooksOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenProtectionOptions>, TokenProtectionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnboardingOptions>, OnboardingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RenewalOptions>, RenewalOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>());
 
         services.TryAddSingleton(sp => new StorageClients(sp.GetRequiredService<IOptions<StorageOptions>>()));
         services.AddHostedService<StorageInitializer>();
@@ -60,6 +64,10 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<OnboardingLinks>();
+        services.TryAddSingleton<IEventOutbox, TableEventOutbox>();
+        services.TryAddSingleton<IEventFeed, TableEventFeed>();
+        services.TryAddSingleton<EventSweep>();
+        services.TryAddSingleton<ConnectionEventFeed>();
         services.TryAddSingleton<ConsentStatePurge>();
         services.TryAddSingleton<RenewalSweep>();
 
@@ -83,6 +91,11 @@ public static class FreshBooksConnectServiceCollectionExtensions
                 // FreshBooks__Timeout per call (each try of a retried GET): the bound the lease validation counts.
                 builder.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<FreshBooksOptions>>().Value.Timeout);
             });
+        // A receiver's redirect is not followed: a webhook URL is configured exactly. Its time-out is Events__DeliveryTimeout.
+        services.AddHttpClient<IWebhookSender, WebhookSender>(http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false })
+            .RedactLoggedHeaders(_ => true);
+        services.TryAddTransient<EventDelivery>();
         services.TryAddTransient<IConnectionRenewer, ConnectionRenewer>();
         services.TryAddTransient<RenewalWorker>();
         services.TryAddTransient<ConsentService>();

@@ -149,7 +149,7 @@ public class ConnectStack : IAsyncLifetime
     /// <summary>Empties the product's tables and queue, so a test starts from nothing.</summary>
     public async Task ResetStorageAsync()
     {
-        foreach (var table in new[] { StorageOptions.ConnectionsTableName, StorageOptions.ConsentStatesTableName, StorageOptions.RenewalIndexTableName })
+        foreach (var table in new[] { StorageOptions.ConnectionsTableName, StorageOptions.ConsentStatesTableName, StorageOptions.RenewalIndexTableName, StorageOptions.EventsTableName })
         {
             var client = Tables.GetTableClient(table);
             await foreach (var entity in client.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
@@ -159,9 +159,18 @@ public class ConnectStack : IAsyncLifetime
         }
 
         await new Azure.Storage.Queues.QueueClient(Azurite.ConnectionString, StorageOptions.RenewalQueueName).ClearMessagesAsync();
+        await new Azure.Storage.Queues.QueueClient(Azurite.ConnectionString, StorageOptions.EventQueueName).ClearMessagesAsync();
         Emulator.ResetLog();
         Emulator.Faults.Clear();
     }
+
+    /// <summary>The connection rows of the connections table (not the events waiting in their partitions' outboxes).</summary>
+    public async Task<List<TableEntity>> ConnectionRowsAsync() =>
+        [.. (await RowsAsync(StorageOptions.ConnectionsTableName)).Where(r => r.RowKey == "connection")];
+
+    /// <summary>The events waiting in the connections' outboxes, oldest first per connection.</summary>
+    public async Task<List<TableEntity>> OutboxRowsAsync() =>
+        [.. (await RowsAsync(StorageOptions.ConnectionsTableName)).Where(r => r.RowKey.StartsWith("~event-", StringComparison.Ordinal))];
 
     /// <summary>Every row of a table, as stored (to assert on what a write did or did not do).</summary>
     public async Task<List<TableEntity>> RowsAsync(string table)

@@ -65,18 +65,18 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
         var second = await stack.StartAppAsync(instanceOf: stack.App);
         var storeA = stack.App.Services.GetRequiredService<IConnectionStore>();
         var storeB = second.Services.GetRequiredService<IConnectionStore>();
-        var before = (await stack.RowsAsync(StorageOptions.ConnectionsTableName)).Single(r => r.PartitionKey == id);
+        var before = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == id);
         var read = (await storeA.GetAsync(id, default))!;
         var until = stack.Clock.GetUtcNow().AddMinutes(2);
 
         var writes = await Task.WhenAll(
-            storeA.WriteAsync(read.Leased("instance-a", until), default),
-            storeB.WriteAsync(read.Leased("instance-b", until), default));
+            storeA.WriteAsync(read.Leased("instance-a", until, stack.Clock.GetUtcNow()), default),
+            storeB.WriteAsync(read.Leased("instance-b", until, stack.Clock.GetUtcNow()), default));
 
         Assert.Single(writes, w => w.Written);
         Assert.Single(writes, w => w.Outcome == WriteOutcome.Conflict);
         var winner = writes[0].Written ? "instance-a" : "instance-b";
-        var after = (await stack.RowsAsync(StorageOptions.ConnectionsTableName)).Single(r => r.PartitionKey == id);
+        var after = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == id);
         Assert.Equal(winner, after.GetString("LeaseOwner"));
         Assert.Equal(until, after.GetDateTimeOffset("LeaseUntil"));
         Assert.Equal(writes.Single(w => w.Written).Stored!.Version, after.ETag.ToString());
@@ -87,5 +87,5 @@ public sealed class ETagGuardTests(ConnectStack stack) : IAsyncLifetime
     }
 
     /// <summary>A read-modify-write of the row: one more failed renewal attempt, over the row as read.</summary>
-    private ConnectionChange Failure(Connection read) => read.RenewalFailed("test", stack.Clock.GetUtcNow(), read.NextRenewalAt!.Value);
+    private ConnectionChange Failure(Connection read) => read.RenewalFailed("test", stack.Clock.GetUtcNow(), read.NextRenewalAt!.Value, TimeSpan.FromDays(1));
 }

@@ -53,7 +53,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         // The stored token works on FreshBooks' API.
         var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
         Assert.True(stack.Emulator.IsAccessTokenValid(token.GetProperty("accessToken").GetString()!));
-        var row = Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
         Assert.DoesNotContain(token.GetProperty("accessToken").GetString()!, JsonSerializer.Serialize(row));
     }
 
@@ -138,7 +138,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("This sign-in took too long", page);
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.Contains(stack.Emulator.Misuses, m => m.Kind == MisuseKind.ExpiredCode);
     }
 
@@ -148,13 +148,13 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         var (link, connectionId) = await App.CreateLinkAsync("twice");
         var redirect = await stack.Emulator.ApproveAsync(await App.StartAsync(link));
         Assert.Equal(HttpStatusCode.OK, (await App.CallbackAsync(redirect)).Status);
-        var stored = Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        var stored = Assert.Single(await stack.ConnectionRowsAsync());
 
         var (status, page) = await App.CallbackAsync(redirect);
 
         Assert.Equal(HttpStatusCode.Conflict, status);
         Assert.Contains("FreshBooks is already connected", page);
-        Assert.Equal(stored.ETag, Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName)).ETag);
+        Assert.Equal(stored.ETag, Assert.Single(await stack.ConnectionRowsAsync()).ETag);
         Assert.Single(stack.Emulator.Calls, c => c.Endpoint == EndpointKind.Token);
         var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
         Assert.True(stack.Emulator.IsAccessTokenValid(token.GetProperty("accessToken").GetString()!));
@@ -185,7 +185,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, status);
         Assert.Contains("FreshBooks refused this app", page);
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.Contains(stack.Emulator.Misuses, m => m.Kind == MisuseKind.WrongClientSecret);
     }
 
@@ -197,7 +197,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("FreshBooks is not answering", page);
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.Empty(await stack.RowsAsync(StorageOptions.RenewalIndexTableName));
     }
 
@@ -212,7 +212,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("Grace Hopper (grace@example.com) connected Compilers &amp; Co. and Nanosecond Wire Works.", page);
         Assert.Equal(connectionId, sameId);
-        var row = Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
         Assert.Equal(2, row.GetInt64("TokenGeneration"));
         var second = await App.GetJsonAsync($"api/connections/{connectionId}/token");
         Assert.True(stack.Emulator.IsAccessTokenValid(second.GetProperty("accessToken").GetString()!));
@@ -231,7 +231,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, status);
         }
 
-        var row = Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
         Assert.Equal($"fb-{EmulatedUser.Default.Id}", row.PartitionKey);
         Assert.Equal(2, row.GetInt64("TokenGeneration"));
     }
@@ -257,7 +257,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         var results = await Task.WhenAll(browsers.Select((b, i) => b.CallbackAsync(redirects[i])));
 
         Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.Status));
-        var row = Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
         Assert.Equal(2, row.GetInt64("TokenGeneration"));
         Assert.Equal(grantsBefore + 1, stack.Emulator.LiveGrantCount);
         Assert.Single(await stack.RowsAsync(StorageOptions.RenewalIndexTableName));
@@ -265,7 +265,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
 
     private async Task AssertNoConnectionAndNoTokenCallAsync()
     {
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.Empty(await stack.RowsAsync(StorageOptions.RenewalIndexTableName));
         Assert.DoesNotContain(stack.Emulator.Calls, c => c.Endpoint == EndpointKind.Token);
     }

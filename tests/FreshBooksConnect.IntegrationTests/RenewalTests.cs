@@ -264,7 +264,7 @@ public sealed class RenewalTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.False(stack.Emulator.IsAccessTokenValid(token));
         Assert.Contains(stack.Emulator.Calls, c => c.Endpoint == EndpointKind.Revoke && c.StatusCode == 200);
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.Empty(await stack.RowsAsync(StorageOptions.RenewalIndexTableName));
         await App.GetJsonAsync($"api/connections/{id}", HttpStatusCode.NotFound);
         using var again = await App.Api.DeleteAsync($"api/connections/{id}");

@@ -103,7 +103,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, swapped.StatusCode);
 
         Assert.Equal(before, await Probe.SnapshotAsync(stack));
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.DoesNotContain(stack.Emulator.Calls, c => c.Endpoint == EndpointKind.Token);
 
         // Nothing was spent: the browser that started beta still finishes it.
@@ -170,7 +170,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         }
 
         var rows = await stack.RowsAsync(StorageOptions.ConnectionsTableName);
-        Assert.Equal(2, rows.Count);
+        Assert.Equal(2, rows.Count(r => r.RowKey == "connection"));
         foreach (var row in rows)
         {
             foreach (var (column, value) in row)
@@ -179,8 +179,11 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
                 Assert.False(secrets.Any(s => text.Contains(s, StringComparison.OrdinalIgnoreCase)), $"a token in clear text in {row.PartitionKey}.{column}");
             }
 
-            Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("AccessToken"));
-            Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("RefreshToken"));
+            if (row.RowKey == "connection")
+            {
+                Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("AccessToken"));
+                Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("RefreshToken"));
+            }
         }
     }
 
@@ -198,6 +201,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         await table.UpdateEntityAsync(new TableEntity(beta, "connection") { ["AccessToken"] = alphaRow.GetString("AccessToken") }, ETag.All, TableUpdateMode.Merge);
         stack.Emulator.ResetLog();
         var tampered = await Probe.SnapshotAsync(stack);
+        var tamperedRow = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == beta);
 
         using var response = await App.Api.GetAsync($"api/connections/{beta}/token");
         var body = await response.Content.ReadAsStringAsync();
@@ -209,9 +213,9 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.DoesNotContain("v1.k1.", body);
         Assert.DoesNotContain("Exception", body);
 
-        // Nothing was refreshed or revoked with it, and the row was not rewritten.
+        // Nothing was refreshed or revoked with it, and its tokens were not rewritten: the one write is the report of it.
         Assert.Empty(stack.Emulator.Calls);
-        Assert.Equal(tampered, await Probe.SnapshotAsync(stack));
+        await Probe.AssertOnlyUnreadableReportedAsync(stack, tampered, tamperedRow);
 
         // The row it came from is unaffected.
         var stillAlpha = await App.GetJsonAsync($"api/connections/{alpha}/token");
@@ -253,7 +257,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
     public async Task After_rotating_to_k2_old_rows_still_read_the_next_renewal_re_encrypts_them_and_a_k2_only_app_cannot_read_k1_rows()
     {
         var (_, _, id) = await App.ConnectAsync("rotate");
-        var written = Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        var written = Assert.Single(await stack.ConnectionRowsAsync());
         Assert.StartsWith("v1.k1.", written.GetString("AccessToken"));
         Assert.StartsWith("v1.k1.", written.GetString("RefreshToken"));
 
@@ -269,7 +273,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         // The old row still reads with k1 listed, and reading it does not rewrite it.
         var first = (await rotated.GetJsonAsync($"api/connections/{id}/token")).GetProperty("accessToken").GetString()!;
         Assert.True(stack.Emulator.IsAccessTokenValid(first));
-        Assert.Equal(written.ETag, Assert.Single(await stack.RowsAsync(StorageOptions.ConnectionsTableName)).ETag);
+        Assert.Equal(written.ETag, Assert.Single(await stack.ConnectionRowsAsync()).ETag);
 
         // A connection made now by a k1 app: not due for renewal, so it stays under k1.
         stack.Clock.Advance(TimeSpan.FromHours(11.5));
@@ -277,7 +281,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
 
         // The next write (the renewal) re-encrypts with k2.
         Assert.Equal(1, await RenewalDriver.SweepAndRenewAsync(stack, rotated));
-        var rows = await stack.RowsAsync(StorageOptions.ConnectionsTableName);
+        var rows = await stack.ConnectionRowsAsync();
         var renewed = rows.Single(r => r.PartitionKey == id);
         Assert.Equal(2, renewed.GetInt64("TokenGeneration"));
         Assert.StartsWith("v1.k2.", renewed.GetString("AccessToken"));
@@ -300,13 +304,14 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         var legacyToken = (await RenewalDriver.ConnectionAsync(App, legacy)).AccessToken;
         stack.Emulator.ResetLog();
         var before = await Probe.SnapshotAsync(stack);
+        var legacyRow = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == legacy);
         using var refused = await onlyK2.Api.GetAsync($"api/connections/{legacy}/token");
         var body = await refused.Content.ReadAsStringAsync();
         Assert.True((int)refused.StatusCode >= 500, $"expected a server error, got {(int)refused.StatusCode}: {body}");
         Assert.DoesNotContain(legacyToken, body);
         Assert.DoesNotContain("Exception", body);
         Assert.Empty(stack.Emulator.Calls);
-        Assert.Equal(before, await Probe.SnapshotAsync(stack));
+        await Probe.AssertOnlyUnreadableReportedAsync(stack, before, legacyRow);
     }
 
     // ---- 6. Logs -----------------------------------------------------------------------------------------------------
@@ -612,6 +617,22 @@ internal static class Probe
         Assert.True(response.Headers.TryGetValues("X-Content-Type-Options", out var sniff) && sniff.Single() == "nosniff", $"{because}X-Content-Type-Options");
         Assert.True(response.Headers.TryGetValues("Referrer-Policy", out var referrer) && referrer.Single() == "no-referrer", $"{because}Referrer-Policy");
         Assert.True(response.Headers.CacheControl?.NoStore == true, $"{because}Cache-Control {response.Headers.CacheControl}");
+    }
+
+    /// <summary>
+    /// Storage is as it was in <paramref name="before"/> except for the report of <paramref name="row"/>'s unreadable tokens: a merge
+    /// of <c>UnreadableReportedAt</c> into the row (its token columns byte for byte the same) and one <c>connection.unreadable</c> event.
+    /// </summary>
+    public static async Task AssertOnlyUnreadableReportedAsync(ConnectStack stack, StorageSnapshot before, TableEntity row)
+    {
+        var partition = $"connections/{row.PartitionKey}/";
+        var after = await SnapshotAsync(stack);
+        Assert.Equal(before.Rows.Split('\n').Where(r => !r.StartsWith(partition, StringComparison.Ordinal)), after.Rows.Split('\n').Where(r => !r.StartsWith(partition, StringComparison.Ordinal)));
+        var reported = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == row.PartitionKey);
+        Assert.Equal(row.GetString("AccessToken"), reported.GetString("AccessToken"));
+        Assert.Equal(row.GetString("RefreshToken"), reported.GetString("RefreshToken"));
+        Assert.NotNull(reported.GetDateTimeOffset("UnreadableReportedAt"));
+        Assert.Single(await stack.OutboxRowsAsync(), r => r.PartitionKey == row.PartitionKey && r.GetString("Type") == "connection.unreadable");
     }
 
     /// <summary>Every row of the product's three tables (keys and ETags) and how many calls FreshBooks got.</summary>

@@ -259,8 +259,8 @@ public sealed class StorageOutageTests(OnDiskConnectStack stack) : IAsyncLifetim
         var grantsBefore = stack.Emulator.LiveGrantCount;
         faults.DropAnswer(write switch
         {
-            "connection insert" => StorageFaults.To(StorageOptions.ConnectionsTableName, RequestMethod.Post),
-            "connection replace" => StorageFaults.To(StorageOptions.ConnectionsTableName, RequestMethod.Put),
+            // A consent's write carries its event (created, reconnected): one entity-group transaction.
+            "connection insert" or "connection replace" => StorageFaults.To("$batch", RequestMethod.Post),
             "consent state add" => StorageFaults.To(StorageOptions.ConsentStatesTableName, RequestMethod.Post),
             _ => StorageFaults.To(StorageOptions.ConsentStatesTableName, RequestMethod.Put),
         });
@@ -327,13 +327,14 @@ public sealed class StorageOutageTests(OnDiskConnectStack stack) : IAsyncLifetim
         var app = await stack.StartAppAsync(services: faults.AddTo);
         var (_, _, id) = await app.ConnectAsync("deleted-lossy");
         var connection = await RenewalDriver.ConnectionAsync(app, id);
-        faults.DropAnswer(StorageFaults.To(StorageOptions.ConnectionsTableName, RequestMethod.Delete));
+        // The delete and its connection.deleted event: one entity-group transaction.
+        faults.DropAnswer(StorageFaults.To("$batch", RequestMethod.Post));
 
         using var response = await app.Api.DeleteAsync($"api/connections/{id}");
 
         Assert.Equal(1, faults.AnswersDropped);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
         Assert.False(stack.Emulator.IsAccessTokenValid(connection.AccessToken));
     }
 
@@ -377,7 +378,7 @@ public sealed class StorageOutageTests(OnDiskConnectStack stack) : IAsyncLifetim
             Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
         }
 
-        Assert.Empty(await stack.RowsAsync(StorageOptions.ConnectionsTableName));
+        Assert.Empty(await stack.ConnectionRowsAsync());
     }
 
     private static async Task<Connection> WaitForAsync(AppInstance app, string id, Func<Connection, bool> done, TimeSpan timeout)

@@ -1,5 +1,6 @@
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.Events;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Renewal.Internal;
@@ -30,7 +31,7 @@ public sealed class ConnectionRenewerTests
         var metrics = new RenewalMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var schedule = new RenewalSchedule(options);
         _renewer = new ConnectionRenewer(
-            _store.Object, _lease, new InFlightRenewals(), _unsaved, new StorageRetries(_time, options), new RefreshRetries(schedule, _time, options), _freshBooks.Object, schedule, metrics, _time, options, NullLogger<ConnectionRenewer>.Instance);
+            _store.Object, _lease, new InFlightRenewals(), _unsaved, new StorageRetries(_time, options), new RefreshRetries(schedule, _time, options), _freshBooks.Object, schedule, metrics, _time, options, Options.Create(new EventsOptions()), NullLogger<ConnectionRenewer>.Instance);
     }
 
     private static Connection Due(string? leaseOwner = null) => TableConnectionStoreTests.Sample("e1") with

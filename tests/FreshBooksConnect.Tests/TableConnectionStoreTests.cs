@@ -6,6 +6,7 @@ using FreshBooksConnect.Connections.Internal;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Security;
 using FreshBooksConnect.Storage;
+using FreshBooksConnect.Events;
 using FreshBooksConnect.Renewal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -18,13 +19,15 @@ public sealed class TableConnectionStoreTests
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
     private readonly Mock<TableClient> _table = new();
     private readonly Mock<IRenewalIndexWriter> _index = new();
+    private readonly Mock<IEventOutbox> _outbox = new();
     private readonly TokenKeyRing _protector = KeyRings.Create(("k1", KeyRings.NewKey()));
     private readonly TableConnectionStore _store;
 
     public TableConnectionStoreTests()
     {
         var storage = new StorageClients(Mock.Of<TableServiceClient>(), Mock.Of<QueueServiceClient>(), _table.Object, Mock.Of<TableClient>(), Mock.Of<TableClient>(), Mock.Of<QueueClient>());
-        _store = new TableConnectionStore(storage, _protector, _index.Object, NullLogger<TableConnectionStore>.Instance);
+        _store = new TableConnectionStore(storage, _protector, _index.Object, _outbox.Object, TimeProvider.System, NullLogger<TableConnectionStore>.Instance);
+        _outbox.Setup(o => o.RemindAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>())).ReturnsAsync("reminder");
 
         // After a refused write the store reads the row back; by default it holds somebody else's write.
         StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey)
@@ -126,8 +129,9 @@ public sealed class TableConnectionStoreTests
     [Fact]
     public async Task An_insert_whose_answer_was_lost_recognises_its_own_row_when_the_retry_meets_409()
     {
-        _table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
-            .Callback<TableEntity, CancellationToken>((e, _) => StoredRow(new TableEntity(e) { ETag = new ETag("\"v1\"") }))
+        // A new connection's write carries its connection.created event: one transaction of the row and the event.
+        _table.Setup(t => t.SubmitTransactionAsync(It.IsAny<IEnumerable<TableTransactionAction>>(), It.IsAny<CancellationToken>()))
+            .Callback<IEnumerable<TableTransactionAction>, CancellationToken>((actions, _) => StoredRow(new TableEntity((TableEntity)actions.First().Entity) { ETag = new ETag("\"v1\"") }))
             .ThrowsAsync(new RequestFailedException(409, "the SDK's retry of an insert that landed"));
 
         Assert.Equal((WriteOutcome.Written, "\"v1\""), Versioned(await _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Consented, null, Sample(null)), default)));
@@ -141,8 +145,8 @@ public sealed class TableConnectionStoreTests
             .ThrowsAsync(new RequestFailedException(412, "changed"));
         StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey) { ["LeaseOwner"] = "host/1", ["LeaseUntil"] = until, ETag = new ETag("\"v2\"") });
 
-        var ours = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", until), default);
-        var theirs = await _store.WriteAsync(Sample("\"v1\"").Leased("host/3", until), default);
+        var ours = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", until, Now), default);
+        var theirs = await _store.WriteAsync(Sample("\"v1\"").Leased("host/3", until, Now), default);
 
         Assert.Equal((WriteOutcome.Written, "\"v2\""), Versioned(ours));
         Assert.Equal(WriteOutcome.Conflict, theirs.Outcome);
@@ -190,7 +194,7 @@ public sealed class TableConnectionStoreTests
             .Callback<TableEntity, ETag, TableUpdateMode, CancellationToken>((e, _, _, _) => written = e)
             .ReturnsAsync(new FakeResponse(etag: "\"v2\""));
 
-        var result = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", Now.AddMinutes(2)), default);
+        var result = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", Now.AddMinutes(2), Now), default);
 
         Assert.Equal((WriteOutcome.Written, "v2"), Versioned(result));
         Assert.Equal(["LeaseOwner", "LeaseUntil"], written!.Keys.Except(["PartitionKey", "RowKey", "odata.etag", "Timestamp"]).Order());
@@ -206,7 +210,7 @@ public sealed class TableConnectionStoreTests
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Merge, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(status, "no"));
 
-        var write = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", Now.AddMinutes(2)), default);
+        var write = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", Now.AddMinutes(2), Now), default);
 
         Assert.Equal(expected, write.Outcome);
     }
@@ -222,16 +226,25 @@ public sealed class TableConnectionStoreTests
     [Fact]
     public async Task Delete_is_guarded_by_the_etag_and_a_conflict_is_an_outcome()
     {
-        _table.Setup(t => t.DeleteEntityAsync("t-acme", TableConnectionStore.RowKey, new ETag("\"v1\""), It.IsAny<CancellationToken>()))
+        IReadOnlyList<TableTransactionAction>? submitted = null;
+        _table.Setup(t => t.SubmitTransactionAsync(It.IsAny<IEnumerable<TableTransactionAction>>(), It.IsAny<CancellationToken>()))
+            .Callback<IEnumerable<TableTransactionAction>, CancellationToken>((actions, _) => submitted = [.. actions])
             .ThrowsAsync(new RequestFailedException(412, "changed"));
 
-        Assert.Equal(WriteOutcome.Conflict, (await _store.WriteAsync(Sample("\"v1\"").Removed(), default)).Outcome);
+        Assert.Equal(WriteOutcome.Conflict, (await _store.WriteAsync(Sample("\"v1\"").Removed(Now), default)).Outcome);
+
+        // The delete and its connection.deleted event are one transaction, the delete guarded by the row's version.
+        Assert.NotNull(submitted);
+        Assert.Equal([TableTransactionActionType.Delete, TableTransactionActionType.Add], submitted.Select(a => a.ActionType));
+        Assert.Equal(new ETag("\"v1\""), submitted[0].ETag);
+        Assert.Equal("connection.deleted", ((TableEntity)submitted[1].Entity).GetString("Type"));
+        Assert.Equal("t-acme", submitted[1].Entity.PartitionKey);
     }
 
     [Fact]
     public async Task Adding_an_existing_connection_is_a_conflict()
     {
-        _table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>())).ThrowsAsync(new RequestFailedException(409, "exists"));
+        _table.Setup(t => t.SubmitTransactionAsync(It.IsAny<IEnumerable<TableTransactionAction>>(), It.IsAny<CancellationToken>())).ThrowsAsync(new RequestFailedException(409, "exists"));
 
         Assert.Equal(WriteOutcome.Conflict, (await _store.WriteAsync(new ConnectionChange(ConnectionChangeKind.Consented, null, Sample(null)), default)).Outcome);
     }

@@ -28,6 +28,8 @@ public sealed class JsonResponse(int status, object body, string contentType = "
 
     public static JsonResponse Ok(object body) => new(StatusCodes.Status200OK, body);
 
+    public static JsonResponse Accepted(object body) => new(StatusCodes.Status202Accepted, body);
+
     /// <summary>An RFC 7807 problem: what went wrong in words a developer can act on, never a secret.</summary>
     public static JsonResponse Problem(int status, string title, string detail, string? type = null, TimeSpan? retryAfter = null, IDictionary<string, object?>? extensions = null)
     {

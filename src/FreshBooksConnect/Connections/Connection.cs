@@ -61,6 +61,15 @@ public sealed record Connection
 
     public DateTimeOffset? LastErrorAt { get; init; }
 
+    /// <summary>When the current run of failed renewals began; null while renewals succeed.</summary>
+    public DateTimeOffset? FailingSince { get; init; }
+
+    /// <summary>Whether the current run of failures was reported (<c>connection.renewal_failing</c>); a recovery is reported after it.</summary>
+    public bool FailingReported { get; init; }
+
+    /// <summary>When <c>connection.unreadable</c> was reported for tokens that can't be decrypted; null if never.</summary>
+    public DateTimeOffset? UnreadableReportedAt { get; init; }
+
     /// <summary>When the sweep should renew next; mirrored by an entry of the renewal index. Null when nothing is scheduled.</summary>
     public DateTimeOffset? NextRenewalAt { get; init; }
 
@@ -124,11 +133,11 @@ public sealed record Connection
             LastRenewedAt = existing?.LastRenewedAt,
             NextRenewalAt = nextRenewalAt,
             Version = existing?.Version,
-        });
+        }) { OccurredAt = now };
 
     /// <summary><paramref name="owner"/> may refresh this connection until <paramref name="until"/>; no one else may meanwhile.</summary>
-    public ConnectionChange Leased(string owner, DateTimeOffset until) =>
-        new(ConnectionChangeKind.Leased, this, this with { LeaseOwner = owner, LeaseUntil = until });
+    public ConnectionChange Leased(string owner, DateTimeOffset until, DateTimeOffset now) =>
+        new(ConnectionChangeKind.Leased, this, this with { LeaseOwner = owner, LeaseUntil = until }) { OccurredAt = now };
 
     /// <summary>FreshBooks issued <paramref name="grant"/> for this connection's refresh token: the new pair, lease released.</summary>
     public ConnectionChange Renewed(TokenGrant grant, DateTimeOffset now, DateTimeOffset nextRenewalAt) =>
@@ -145,23 +154,30 @@ public sealed record Connection
             UpdatedAt = now,
             LastRenewedAt = now,
             FailedAttempts = 0,
+            FailingSince = null,
+            FailingReported = false,
             NextRenewalAt = nextRenewalAt,
             LeaseOwner = null,
             LeaseUntil = null,
-        });
+        }) { OccurredAt = now };
 
-    /// <summary>A renewal failed for now (FreshBooks unreachable, 5xx, 429, an unreadable answer): try again at <paramref name="retryAt"/>.</summary>
-    public ConnectionChange RenewalFailed(string error, DateTimeOffset now, DateTimeOffset retryAt) =>
+    /// <summary>
+    /// A renewal failed for now (FreshBooks unreachable, 5xx, 429, an unreadable answer): try again at <paramref name="retryAt"/>.
+    /// Failing for <paramref name="reportAfter"/>, or with the access token expired, is reported once.
+    /// </summary>
+    public ConnectionChange RenewalFailed(string error, DateTimeOffset now, DateTimeOffset retryAt, TimeSpan reportAfter) =>
         new(ConnectionChangeKind.RenewalFailed, this, this with
         {
             FailedAttempts = FailedAttempts + 1,
+            FailingSince = FailingSince ?? now,
+            FailingReported = FailingReported || now - (FailingSince ?? now) >= reportAfter || AccessTokenExpiresAt <= now,
             LastError = error,
             LastErrorAt = now,
             UpdatedAt = now,
             NextRenewalAt = retryAt,
             LeaseOwner = null,
             LeaseUntil = null,
-        });
+        }) { OccurredAt = now };
 
     /// <summary>FreshBooks refused the grant (<c>invalid_grant</c>): nothing is renewed until the customer consents again.</summary>
     public ConnectionChange NeedsReconsent(string reason, DateTimeOffset now) =>
@@ -176,7 +192,7 @@ public sealed record Connection
             NextRenewalAt = null,
             LeaseOwner = null,
             LeaseUntil = null,
-        });
+        }) { OccurredAt = now };
 
     /// <summary>A removal begins: from now on nothing is served or renewed, whatever happens to the grant.</summary>
     public ConnectionChange RemovalStarted(string owner, DateTimeOffset until, DateTimeOffset now) =>
@@ -187,14 +203,18 @@ public sealed record Connection
             UpdatedAt = now,
             LeaseOwner = owner,
             LeaseUntil = until,
-        });
+        }) { OccurredAt = now };
 
     /// <summary>A removal that could not revoke the grant gives the connection back as it was before <see cref="RemovalStarted"/>.</summary>
-    public ConnectionChange RemovalWithdrawn(Connection before) =>
-        new(ConnectionChangeKind.RemovalWithdrawn, this, before with { Version = Version });
+    public ConnectionChange RemovalWithdrawn(Connection before, DateTimeOffset now) =>
+        new(ConnectionChangeKind.RemovalWithdrawn, this, before with { Version = Version }) { OccurredAt = now };
 
     /// <summary>The connection is gone: its row and its renewal index entry.</summary>
-    public ConnectionChange Removed() => new(ConnectionChangeKind.Removed, this, this);
+    public ConnectionChange Removed(DateTimeOffset now) => new(ConnectionChangeKind.Removed, this, this) { OccurredAt = now };
+
+    /// <summary>Tokens that can't be decrypted were reported; nothing else of the row is rewritten (that would destroy them).</summary>
+    public ConnectionChange UnreadableReported(DateTimeOffset now) =>
+        new(ConnectionChangeKind.UnreadableReported, this, this with { UnreadableReportedAt = now }) { OccurredAt = now };
 
     /// <summary>This connection as stored at <paramref name="version"/>: what a store hands back after a write.</summary>
     internal Connection At(string? version) => this with { Version = version };

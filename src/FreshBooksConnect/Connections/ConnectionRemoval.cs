@@ -111,7 +111,7 @@ public sealed class ConnectionRemoval(
                 Log.RemovalFailed(logger, removing.Id, revoked.Outcome);
                 if (restoreOnFailure is not null)
                 {
-                    await store.WriteAsync(removing.RemovalWithdrawn(restoreOnFailure), CancellationToken.None).ConfigureAwait(false);
+                    await store.WriteAsync(removing.RemovalWithdrawn(restoreOnFailure, time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
                 }
 
                 return RemovalOutcome.Unavailable;
@@ -128,7 +128,7 @@ public sealed class ConnectionRemoval(
         for (var read = 0; read < MaxRereads; read++)
         {
             var deleted = await retries.WhileWaiting.ExecuteAsync(
-                async _ => await store.WriteAsync(connection.Removed(), CancellationToken.None).ConfigureAwait(false),
+                async _ => await store.WriteAsync(connection.Removed(time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false),
                 CancellationToken.None).ConfigureAwait(false);
 
             // Changed since it was read: still being removed (another removal's mark, or a renewal's late save) means delete it.

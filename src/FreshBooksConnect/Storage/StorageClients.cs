@@ -41,13 +41,17 @@ internal sealed class StorageClients
         Connections = Tables.GetTableClient(StorageOptions.ConnectionsTableName);
         ConsentStates = Tables.GetTableClient(StorageOptions.ConsentStatesTableName);
         RenewalIndex = Tables.GetTableClient(StorageOptions.RenewalIndexTableName);
+        Events = Tables.GetTableClient(StorageOptions.EventsTableName);
         RenewalQueue = Queues.GetQueueClient(StorageOptions.RenewalQueueName);
+        EventQueue = Queues.GetQueueClient(StorageOptions.EventQueueName);
     }
 
     /// <summary>For unit tests: the product's clients given directly (mocks).</summary>
     internal StorageClients(TableServiceClient tables, QueueServiceClient queues, TableClient connections, TableClient consentStates, TableClient renewalIndex, QueueClient renewalQueue)
     {
         (Tables, Queues, Connections, ConsentStates, RenewalIndex, RenewalQueue) = (tables, queues, connections, consentStates, renewalIndex, renewalQueue);
+        Events = tables.GetTableClient(StorageOptions.EventsTableName);
+        EventQueue = queues.GetQueueClient(StorageOptions.EventQueueName);
     }
 
     public TableServiceClient Tables { get; }
@@ -60,7 +64,11 @@ internal sealed class StorageClients
 
     public TableClient RenewalIndex { get; }
 
+    public TableClient Events { get; }
+
     public QueueClient RenewalQueue { get; }
+
+    public QueueClient EventQueue { get; }
 
     /// <summary>Creates the tables and queue when missing (Azurite, first run); once per process.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -74,8 +82,11 @@ internal sealed class StorageClients
             Connections.CreateIfNotExistsAsync(cancellationToken),
             ConsentStates.CreateIfNotExistsAsync(cancellationToken),
             RenewalIndex.CreateIfNotExistsAsync(cancellationToken),
+            Events.CreateIfNotExistsAsync(cancellationToken),
             RenewalQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
-            Queues.GetQueueClient(StorageOptions.RenewalQueueName + "-poison").CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+            Queues.GetQueueClient(StorageOptions.RenewalQueueName + "-poison").CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            EventQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            Queues.GetQueueClient(StorageOptions.EventQueueName + "-poison").CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
         Volatile.Write(ref _ensured, 1);
     }
 }

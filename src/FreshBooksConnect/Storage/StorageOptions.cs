@@ -23,6 +23,12 @@ public sealed class StorageOptions
     public const string ConsentStatesTableName = "consentstates";
     public const string RenewalIndexTableName = "renewalindex";
 
+    /// <summary>Event reminders, delivery leases, the event feed and failed events (the outbox rows live with their connections).</summary>
+    public const string EventsTableName = "events";
+
+    /// <summary>The event delivery queue; fixed because the queue trigger names it at compile time.</summary>
+    public const string EventQueueName = "events";
+
     /// <summary>A storage connection string (the value of the <c>Storage</c> setting itself).</summary>
     public string? ConnectionString { get; set; }
 

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.Events;
+using FreshBooksConnect.Events.Internal;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Security;
@@ -12,11 +14,17 @@ namespace FreshBooksConnect.Connections.Internal;
 
 /// <summary>
 /// Connections as rows of the <c>connections</c> table: partition = connection id, tokens encrypted per row. Each write keeps the
-/// renewal index in step with the row it writes.
+/// renewal index in step with the row it writes, and writes the event a change makes in the same entity-group transaction as
+/// the row (the connection's partition is its outbox), with a reminder written first so a crash after it still delivers it.
 /// </summary>
-internal sealed class TableConnectionStore(StorageClients storage, ITokenProtector protector, IRenewalIndexWriter index, ILogger<TableConnectionStore> logger) : IConnectionStore
+internal sealed class TableConnectionStore(
+    StorageClients storage, ITokenProtector protector, IRenewalIndexWriter index, IEventOutbox outbox, TimeProvider time, ILogger<TableConnectionStore> logger)
+    : IConnectionStore
 {
     internal const string RowKey = "connection";
+
+    /// <summary>How long the event delivery's fast path (a queue message right after the write) has before the reminder brings it.</summary>
+    private static readonly TimeSpan EventRecoveryDelay = TimeSpan.FromMinutes(1);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private TableClient Table => storage.Connections;
 
@@ -28,12 +36,14 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
 
     public async Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken)
     {
+        // The connection rows only, not the events waiting in their partitions.
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {RowKey}");
         try
         {
             return await StorageFailures.GuardAsync(
                 async () =>
                 {
-                    await foreach (var page in Table.QueryAsync<TableEntity>(maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
+                    await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
                     {
                         return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
                     }
@@ -51,19 +61,39 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
 
     public async Task<WriteResult> WriteAsync(ConnectionChange change, CancellationToken cancellationToken)
     {
+        var connectionEvent = ConnectionEvent.For(change);
+        var reminder = connectionEvent is null
+            ? null
+            : await outbox.RemindAsync(change.After.Id, time.GetUtcNow() + EventRecoveryDelay, cancellationToken).ConfigureAwait(false);
+        var result = await WriteChangeAsync(change, connectionEvent is null ? null : TableEventOutbox.ToEntity(connectionEvent), cancellationToken).ConfigureAwait(false);
+        if (reminder is not null && result.Outcome != WriteOutcome.Conflict)
+        {
+            await NotifyAsync(new EventMessage(change.After.Id, reminder)).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    private async Task<WriteResult> WriteChangeAsync(ConnectionChange change, TableEntity? eventRow, CancellationToken cancellationToken)
+    {
         var (before, after) = (change.Before, change.After);
         switch (change.Kind)
         {
             case ConnectionChangeKind.Leased:
                 return await WriteLeaseAsync(after, cancellationToken).ConfigureAwait(false);
             case ConnectionChangeKind.Removed:
-                var removed = await DeleteAsync(after, cancellationToken).ConfigureAwait(false);
+                var removed = await DeleteAsync(after, eventRow, cancellationToken).ConfigureAwait(false);
                 if (removed.Outcome is WriteOutcome.Written or WriteOutcome.NotFound && after.NextRenewalAt is { } entry)
                 {
                     await RemoveEntryAsync(after.Id, entry).ConfigureAwait(false);
                 }
 
                 return removed;
+            case ConnectionChangeKind.UnreadableReported:
+                // A merge of the report only: the tokens can't be decrypted, so the row must not be written whole.
+                var report = new TableEntity(after.Id, RowKey) { ["UnreadableReportedAt"] = after.UnreadableReportedAt, ["WriteId"] = change.WriteId };
+                var reported = await WriteRowAsync(new TableTransactionAction(TableTransactionActionType.UpdateMerge, report, RowVersion.IfMatch(after.Version)), eventRow, IsSameWrite, cancellationToken).ConfigureAwait(false);
+                return reported.Outcome == WriteOutcome.Written ? new WriteResult(WriteOutcome.Written, after.At(reported.Version)) : WriteResult.Refused(reported.Outcome);
         }
 
         // The new entry is written before the row points at it (a row never points at a missing entry); the old one after.
@@ -73,10 +103,11 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
             await index.ScheduleAsync(after.Id, renewAt, cancellationToken).ConfigureAwait(false);
         }
 
-        var entity = ToEntity(after);
-        var write = before is null
-            ? await AddAsync(entity, cancellationToken).ConfigureAwait(false)
-            : await UpdateAsync(entity, after.Version, TableUpdateMode.Replace, IsSameTokenWrite, cancellationToken).ConfigureAwait(false);
+        var entity = ToEntity(after, change.WriteId);
+        var rowAction = before is null
+            ? new TableTransactionAction(TableTransactionActionType.Add, entity)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, RowVersion.IfMatch(after.Version));
+        var write = await WriteRowAsync(rowAction, eventRow, IsSameWrite, cancellationToken).ConfigureAwait(false);
         if (write.Outcome == WriteOutcome.Written)
         {
             if (before?.NextRenewalAt is { } previous && previous != after.NextRenewalAt)
@@ -106,15 +137,16 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
 
         // Two properties, not the whole row: the tokens are not re-encrypted and the body is a tenth of the size.
         var lease = new TableEntity(leased.Id, RowKey) { ["LeaseOwner"] = leased.LeaseOwner, ["LeaseUntil"] = leased.LeaseUntil };
-        var write = await UpdateAsync(lease, leased.Version, TableUpdateMode.Merge, IsSameLease, cancellationToken).ConfigureAwait(false);
+        var write = await WriteRowAsync(new TableTransactionAction(TableTransactionActionType.UpdateMerge, lease, RowVersion.IfMatch(leased.Version)), null, IsSameLease, cancellationToken).ConfigureAwait(false);
         return write.Outcome == WriteOutcome.Written ? new WriteResult(WriteOutcome.Written, leased.At(write.Version)) : WriteResult.Refused(write.Outcome);
     }
 
-    private async Task<WriteResult> DeleteAsync(Connection connection, CancellationToken cancellationToken)
+    private async Task<WriteResult> DeleteAsync(Connection connection, TableEntity? eventRow, CancellationToken cancellationToken)
     {
         try
         {
-            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(connection.Id, RowKey, RowVersion.IfMatch(connection.Version), cancellationToken), cancellationToken).ConfigureAwait(false);
+            var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(connection.Id, RowKey), RowVersion.IfMatch(connection.Version));
+            await SubmitAsync(action, eventRow, cancellationToken).ConfigureAwait(false);
             return new WriteResult(WriteOutcome.Written, connection);
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
@@ -124,31 +156,22 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         }
     }
 
-    private async Task<RowWrite> AddAsync(TableEntity entity, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the row (and the change's event row with it, in one transaction); a write refused because the row changed or
+    /// exists reads the row back: if it holds this very write (the SDK retried one whose answer was lost), it landed.
+    /// </summary>
+    private async Task<RowWrite> WriteRowAsync(TableTransactionAction rowAction, TableEntity? eventRow, Func<ITableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await StorageFailures.GuardAsync(() => Table.AddEntityAsync(entity, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return new RowWrite(WriteOutcome.Written, response.Headers.ETag?.ToString());
+            return new RowWrite(WriteOutcome.Written, await SubmitAsync(rowAction, eventRow, cancellationToken).ConfigureAwait(false));
         }
-        catch (RequestFailedException ex) when (ex.Status == 409)
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
         {
-            // Either the id is taken, or this very insert landed and its answer was lost (the SDK's retry then meets the row).
-            return await OwnWriteOrAsync(entity, IsSameTokenWrite, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<RowWrite> UpdateAsync(TableEntity entity, string? ifMatch, TableUpdateMode mode, Func<TableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var response = await StorageFailures.GuardAsync(() => Table.UpdateEntityAsync(entity, RowVersion.IfMatch(ifMatch), mode, cancellationToken), cancellationToken).ConfigureAwait(false);
-            return new RowWrite(WriteOutcome.Written, response.Headers.ETag?.ToString());
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            // The row changed: by someone else, or by this very write whose answer was lost before the SDK retried it.
-            return await OwnWriteOrAsync(entity, isOwnWrite, cancellationToken).ConfigureAwait(false);
+            var stored = await ReadAsync(rowAction.Entity.PartitionKey, cancellationToken).ConfigureAwait(false);
+            return stored is null ? new RowWrite(WriteOutcome.NotFound, null)
+                : isOwnWrite(rowAction.Entity, stored) ? new RowWrite(WriteOutcome.Written, stored.ETag.ToString())
+                : new RowWrite(WriteOutcome.Conflict, null);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -156,21 +179,36 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         }
     }
 
-    /// <summary>Reads the row back after a refused write: if it holds exactly what was written, the write was ours and it landed.</summary>
-    private async Task<RowWrite> OwnWriteOrAsync(TableEntity written, Func<TableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
+    /// <summary>One request: the row's operation alone, or with the event row as an entity-group transaction. Returns the row's new version.</summary>
+    private async Task<string?> SubmitAsync(TableTransactionAction rowAction, TableEntity? eventRow, CancellationToken cancellationToken)
     {
-        var stored = await ReadAsync(written.PartitionKey, cancellationToken).ConfigureAwait(false);
-        return stored is null ? new RowWrite(WriteOutcome.NotFound, null)
-            : isOwnWrite(written, stored) ? new RowWrite(WriteOutcome.Written, stored.ETag.ToString())
-            : new RowWrite(WriteOutcome.Conflict, null);
+        if (eventRow is not null)
+        {
+            var answers = await StorageFailures.GuardAsync(
+                () => Table.SubmitTransactionAsync([rowAction, new TableTransactionAction(TableTransactionActionType.Add, eventRow)], cancellationToken),
+                cancellationToken).ConfigureAwait(false);
+            return answers.Value[0].Headers.ETag?.ToString();
+        }
+
+        var entity = (TableEntity)rowAction.Entity;
+        var response = await StorageFailures.GuardAsync(
+            () => rowAction.ActionType switch
+            {
+                TableTransactionActionType.Add => Table.AddEntityAsync(entity, cancellationToken),
+                TableTransactionActionType.UpdateReplace => Table.UpdateEntityAsync(entity, rowAction.ETag, TableUpdateMode.Replace, cancellationToken),
+                TableTransactionActionType.UpdateMerge => Table.UpdateEntityAsync(entity, rowAction.ETag, TableUpdateMode.Merge, cancellationToken),
+                _ => Table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, rowAction.ETag, cancellationToken),
+            },
+            cancellationToken).ConfigureAwait(false);
+        return response.Headers.ETag?.ToString();
     }
 
-    // Every full write encrypts the tokens with a fresh random nonce: the same ciphertext can only be this write's.
-    private static bool IsSameTokenWrite(TableEntity written, TableEntity stored) =>
-        written.GetString("RefreshToken") is { Length: > 0 } refresh && refresh == stored.GetString("RefreshToken");
+    // Every full write (and the unreadable report) carries its change's write id, the same however often it is written.
+    private static bool IsSameWrite(ITableEntity written, TableEntity stored) =>
+        written is TableEntity { } entity && entity.GetString("WriteId") is { Length: > 0 } writeId && writeId == stored.GetString("WriteId");
 
-    private static bool IsSameLease(TableEntity written, TableEntity stored) =>
-        written.GetString("LeaseOwner") == stored.GetString("LeaseOwner") && written.GetDateTimeOffset("LeaseUntil") is { } until
+    private static bool IsSameLease(ITableEntity written, TableEntity stored) =>
+        written is TableEntity entity && entity.GetString("LeaseOwner") == stored.GetString("LeaseOwner") && entity.GetDateTimeOffset("LeaseUntil") is { } until
         && stored.GetDateTimeOffset("LeaseUntil") is { } storedUntil && (until - storedUntil).Duration() < TimeSpan.FromMilliseconds(1);
 
     /// <summary>The row is written: the entry it no longer points at is only a reminder, and a stale one is dropped when it comes due.</summary>
@@ -186,6 +224,19 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         }
     }
 
+    /// <summary>The fast path of event delivery; if it fails, the reminder written before the change brings the event a minute later.</summary>
+    private async Task NotifyAsync(EventMessage message)
+    {
+        try
+        {
+            await outbox.NotifyAsync(message, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.EventNotifyDeferred(logger, message.ConnectionId, ex.Status);
+        }
+    }
+
     private async Task<TableEntity?> ReadAsync(string connectionId, CancellationToken cancellationToken)
     {
         var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(connectionId, RowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -194,7 +245,7 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
 
     private readonly record struct RowWrite(WriteOutcome Outcome, string? Version);
 
-    private TableEntity ToEntity(Connection c) => !c.TokensReadable
+    private TableEntity ToEntity(Connection c, string writeId) => !c.TokensReadable
         ? throw new InvalidOperationException($"Connection '{c.Id}' has tokens that cannot be decrypted; writing it would destroy them.")
         : new(c.Id, RowKey)
     {
@@ -222,6 +273,10 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
         ["NextRenewalAt"] = c.NextRenewalAt,
         ["LeaseOwner"] = c.LeaseOwner,
         ["LeaseUntil"] = c.LeaseUntil,
+        ["FailingSince"] = c.FailingSince,
+        ["FailingReported"] = c.FailingReported,
+        ["UnreadableReportedAt"] = c.UnreadableReportedAt,
+        ["WriteId"] = writeId,
     };
 
     private Connection FromEntity(TableEntity e)
@@ -258,6 +313,9 @@ internal sealed class TableConnectionStore(StorageClients storage, ITokenProtect
             NextRenewalAt = e.GetDateTimeOffset("NextRenewalAt"),
             LeaseOwner = e.GetString("LeaseOwner"),
             LeaseUntil = e.GetDateTimeOffset("LeaseUntil"),
+            FailingSince = e.GetDateTimeOffset("FailingSince"),
+            FailingReported = e.GetBoolean("FailingReported") ?? false,
+            UnreadableReportedAt = e.GetDateTimeOffset("UnreadableReportedAt"),
             Version = e.ETag.ToString(),
         };
     }

@@ -17,7 +17,7 @@ internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time,
             return new LeaseResult(LeaseOutcome.Taken, connection);
         }
 
-        var write = await store.WriteAsync(connection.Leased(Owner, now + _options.LeaseDuration), cancellationToken).ConfigureAwait(false);
+        var write = await store.WriteAsync(connection.Leased(Owner, now + _options.LeaseDuration, now), cancellationToken).ConfigureAwait(false);
         return write.Outcome switch
         {
             WriteOutcome.Written => new LeaseResult(LeaseOutcome.Acquired, write.Stored),

@@ -1,5 +1,6 @@
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
+using FreshBooksConnect.Events;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Logging;
@@ -19,6 +20,7 @@ internal sealed class ConnectionRenewer(
     RenewalMetrics metrics,
     TimeProvider time,
     IOptions<RenewalOptions> options,
+    IOptions<EventsOptions> events,
     ILogger<ConnectionRenewer> logger) : IConnectionRenewer
 {
     private const int MaxRereads = 5;
@@ -43,6 +45,7 @@ internal sealed class ConnectionRenewer(
             if (!connection.TokensReadable)
             {
                 Log.TokensUnreadable(logger, connectionId);
+                await ReportUnreadableAsync(connection).ConfigureAwait(false);
                 return new RenewalResult(RenewalOutcome.Unreadable, connection);
             }
 
@@ -96,6 +99,24 @@ internal sealed class ConnectionRenewer(
         }
 
         return new RenewalResult(RenewalOutcome.Busy, null, _options.LeaseWaitInterval);
+    }
+
+    /// <summary>Tokens that can't be decrypted are reported once (<c>connection.unreadable</c>); a later read tries again if this fails.</summary>
+    private async Task ReportUnreadableAsync(Connection connection)
+    {
+        if (connection.UnreadableReportedAt is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.WriteAsync(connection.UnreadableReported(time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException)
+        {
+            // Reported by a later read.
+        }
     }
 
     private RenewalResult FromUnsaved(Connection outcome, RenewalReason reason) =>
@@ -153,7 +174,7 @@ internal sealed class ConnectionRenewer(
 
         return answer.Outcome == FreshBooksOutcome.InvalidGrant
             ? await SaveAsync(leased.NeedsReconsent(Describe(answer), now), answer).ConfigureAwait(false)
-            : await SaveAsync(leased.RenewalFailed(Describe(answer), now, schedule.NextRetry(leased.FailedAttempts + 1, now, answer.RetryAfter)), answer).ConfigureAwait(false);
+            : await SaveAsync(leased.RenewalFailed(Describe(answer), now, schedule.NextRetry(leased.FailedAttempts + 1, now, answer.RetryAfter), events.Value.FailingAfter), answer).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -264,6 +285,12 @@ internal sealed class ConnectionRenewer(
             {
                 Log.RenewedConnectionDeleted(logger, change.After.Id);
                 return new Saved(null, null);
+            }
+
+            if (change.Kind == ConnectionChangeKind.Renewed && current.RefreshToken == change.After.RefreshToken)
+            {
+                // An earlier try of this save landed, though storage never said so.
+                return new Saved(current, null);
             }
 
             if (current.TokenGeneration != spentGeneration || current.Status == ConnectionStatus.Removing)
