@@ -14,9 +14,16 @@ public static class RenewalDriver
     public static Task SweepAsync(AppInstance app) => app.Host.InvokeAsync("RenewalSweep");
 
     /// <summary>Takes every message off the renewal queue and runs the queue function for each; returns how many.</summary>
-    public static async Task<int> DrainQueueAsync(ConnectStack stack, params AppInstance[] workers)
+    public static Task<int> DrainQueueAsync(ConnectStack stack, params AppInstance[] workers) =>
+        DrainAsync(stack, StorageOptions.RenewalQueueName, "RenewConnection", workers);
+
+    /// <summary>Takes every message off the event queue and runs the delivery function for each; returns how many.</summary>
+    public static Task<int> DeliverEventsAsync(ConnectStack stack, params AppInstance[] workers) =>
+        DrainAsync(stack, StorageOptions.EventQueueName, "DeliverEvents", workers);
+
+    private static async Task<int> DrainAsync(ConnectStack stack, string queueName, string function, AppInstance[] workers)
     {
-        var queue = new QueueClient(stack.Azurite.ConnectionString, StorageOptions.RenewalQueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var queue = new QueueClient(stack.Azurite.ConnectionString, queueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
         var handled = 0;
         while (true)
         {
@@ -28,7 +35,7 @@ public static class RenewalDriver
 
             await Task.WhenAll(messages.Select(async (message, i) =>
             {
-                await workers[i % workers.Length].Host.InvokeAsync("RenewConnection", message.Body.ToString());
+                await workers[i % workers.Length].Host.InvokeAsync(function, message.Body.ToString());
                 await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
             }));
             handled += messages.Length;

@@ -17,6 +17,7 @@ public sealed class StorageFaults : HttpPipelinePolicy
 {
     private readonly Lock _gate = new();
     private readonly List<(Func<Request, bool> Matches, int Remaining)> _drops = [];
+    private readonly List<Func<Request, bool>> _refused = [];
     private Random? _random;
     private double _refuseRate;
     private double _timeoutRate;
@@ -47,6 +48,15 @@ public sealed class StorageFaults : HttpPipelinePolicy
         }
     }
 
+    /// <summary>From now on every request that matches is refused, as if storage could not be reached for it.</summary>
+    public void Fail(Func<Request, bool> matches)
+    {
+        lock (_gate)
+        {
+            _refused.Add(matches);
+        }
+    }
+
     /// <summary>Each request, with a seeded draw: refused, timed out (never sent), or sent with its answer lost.</summary>
     public void SetRandom(int seed, double refuseRate, double timeoutRate, double dropRate)
     {
@@ -69,8 +79,11 @@ public sealed class StorageFaults : HttpPipelinePolicy
         request => request.Method == method && request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1].Split('(')[0] == table;
 
     /// <summary>A request to the renewal queue's messages (an enqueue).</summary>
-    public static Func<Request, bool> Enqueue() =>
-        request => request.Method == RequestMethod.Post && request.Uri.Path.EndsWith($"/{StorageOptions.RenewalQueueName}/messages", StringComparison.Ordinal);
+    public static Func<Request, bool> Enqueue() => EnqueueTo(StorageOptions.RenewalQueueName);
+
+    /// <summary>An enqueue to <paramref name="queueName"/>.</summary>
+    public static Func<Request, bool> EnqueueTo(string queueName) =>
+        request => request.Method == RequestMethod.Post && request.Uri.Path.EndsWith($"/{queueName}/messages", StringComparison.Ordinal);
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
         throw new NotSupportedException("The product's storage calls are asynchronous.");
@@ -103,7 +116,7 @@ public sealed class StorageFaults : HttpPipelinePolicy
     {
         lock (_gate)
         {
-            if (_partitioned)
+            if (_partitioned || _refused.Any(matches => matches(request)))
             {
                 RequestsFailed++;
                 return Fault.Refuse;

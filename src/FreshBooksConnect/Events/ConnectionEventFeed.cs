@@ -36,7 +36,7 @@ public sealed class ConnectionEventFeed(IEventFeed feed, IEventOutbox outbox, Ti
         var reminder = await outbox.RemindAsync(connectionId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         await outbox.AddAsync(failed.Event, cancellationToken).ConfigureAwait(false);
         await feed.RemoveFailedAsync(eventId, cancellationToken).ConfigureAwait(false);
-        await outbox.NotifyAsync(new EventMessage(connectionId, reminder), cancellationToken).ConfigureAwait(false);
+        await outbox.NotifyAsync(new EventMessage(connectionId, reminder), TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         Log.EventRedelivered(logger, eventId, connectionId);
         return RedeliveryOutcome.Queued;
     }

@@ -18,6 +18,9 @@ public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhook
     private static readonly TimeSpan[] Backoff =
         [TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), TimeSpan.FromHours(1), TimeSpan.FromHours(4)];
 
+    /// <summary>How soon a message that found the outbox leased by another deliverer looks again.</summary>
+    private static readonly TimeSpan LeaseRetry = TimeSpan.FromSeconds(5);
+
     private readonly EventsOptions _options = options.Value;
     private readonly string _owner = $"{Environment.MachineName}/{Guid.NewGuid():N}";
 
@@ -44,7 +47,9 @@ public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhook
         var now = time.GetUtcNow();
         if (!await outbox.TryLeaseAsync(id, _owner, now, now + LeaseDuration, cancellationToken).ConfigureAwait(false))
         {
-            // Another instance is delivering this outbox; it takes what this message was about too.
+            // Another instance is delivering this outbox. It may have read it before this message's event landed: look again
+            // shortly rather than leave the event to its reminder.
+            await outbox.NotifyAsync(message, LeaseRetry, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -52,12 +57,20 @@ public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhook
         {
             var webhookOn = webhook.IsConfigured && !await feed.IsWebhookGoneAsync(webhook.UrlKey, cancellationToken).ConfigureAwait(false);
             DateTimeOffset? next = null;
-            foreach (var waiting in await outbox.ReadAsync(id, cancellationToken).ConfigureAwait(false))
+
+            // Read again after delivering: an event written meanwhile is taken in this run, in its order.
+            for (var delivered = true; delivered && next is null;)
             {
-                next = await DeliverOneAsync(waiting, webhookOn, cancellationToken).ConfigureAwait(false);
-                if (next is not null)
+                delivered = false;
+                foreach (var waiting in await outbox.ReadAsync(id, cancellationToken).ConfigureAwait(false))
                 {
-                    break;
+                    next = await DeliverOneAsync(waiting, webhookOn, cancellationToken).ConfigureAwait(false);
+                    if (next is not null)
+                    {
+                        break;
+                    }
+
+                    delivered = true;
                 }
             }
 

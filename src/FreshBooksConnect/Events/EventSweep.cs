@@ -31,7 +31,7 @@ public sealed class EventSweep(IEventOutbox outbox, IEventFeed feed, TimeProvide
                 // Marked first: two sweeps never both enqueue it; one marked but not enqueued is offered again later.
                 if (await outbox.MarkEnqueuedAsync(reminder, now, cancellationToken).ConfigureAwait(false))
                 {
-                    await outbox.NotifyAsync(new EventMessage(reminder.ConnectionId, reminder.Key), cancellationToken).ConfigureAwait(false);
+                    await outbox.NotifyAsync(new EventMessage(reminder.ConnectionId, reminder.Key), TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
                     enqueued++;
                 }
             }

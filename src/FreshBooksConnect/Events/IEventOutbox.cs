@@ -26,8 +26,8 @@ public interface IEventOutbox
     /// <summary>Writes a reminder for <paramref name="connectionId"/>'s outbox, due once the fast path had its chance; returns its key.</summary>
     Task<string> RemindAsync(string connectionId, DateTimeOffset dueAt, CancellationToken cancellationToken);
 
-    /// <summary>Asks a deliverer to look at the outbox now (a queue message).</summary>
-    Task NotifyAsync(EventMessage message, CancellationToken cancellationToken);
+    /// <summary>Asks a deliverer to look at the outbox (a queue message), now or after <paramref name="delay"/>.</summary>
+    Task NotifyAsync(EventMessage message, TimeSpan delay, CancellationToken cancellationToken);
 
     /// <summary>The connection's events still to deliver, oldest first.</summary>
     Task<IReadOnlyList<OutboxEvent>> ReadAsync(string connectionId, CancellationToken cancellationToken);

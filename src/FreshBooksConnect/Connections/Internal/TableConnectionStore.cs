@@ -229,7 +229,7 @@ internal sealed class TableConnectionStore(
     {
         try
         {
-            await outbox.NotifyAsync(message, CancellationToken.None).ConfigureAwait(false);
+            await outbox.NotifyAsync(message, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {

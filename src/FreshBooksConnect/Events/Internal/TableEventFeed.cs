@@ -54,7 +54,7 @@ internal sealed class TableEventFeed(StorageClients storage) : IEventFeed
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {FeedPartition} and RowKey gt {after} and RowKey lt {upper}");
         var events = new List<ConnectionEvent>();
         var last = after;
-        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: limit, select: ["Payload"], cancellationToken: cancellationToken).AsPages(pageSizeHint: limit).Guarded(cancellationToken).ConfigureAwait(false))
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: limit, select: ["PartitionKey", "RowKey", "Payload"], cancellationToken: cancellationToken).AsPages(pageSizeHint: limit).Guarded(cancellationToken).ConfigureAwait(false))
         {
             foreach (var row in page.Values.Take(limit - events.Count))
             {

@@ -42,8 +42,10 @@ internal sealed class TableEventOutbox(StorageClients storage) : IEventOutbox
     }
 
     // A lost answer makes the SDK send it again: a duplicate message finds the outbox empty or leased.
-    public Task NotifyAsync(EventMessage message, CancellationToken cancellationToken) =>
-        StorageFailures.GuardAsync(() => storage.EventQueue.SendMessageAsync(JsonSerializer.Serialize(message, Json), cancellationToken), cancellationToken);
+    public Task NotifyAsync(EventMessage message, TimeSpan delay, CancellationToken cancellationToken) =>
+        StorageFailures.GuardAsync(
+            () => storage.EventQueue.SendMessageAsync(JsonSerializer.Serialize(message, Json), delay > TimeSpan.Zero ? delay : null, cancellationToken: cancellationToken),
+            cancellationToken);
 
     public async Task<IReadOnlyList<OutboxEvent>> ReadAsync(string connectionId, CancellationToken cancellationToken)
     {
