@@ -88,7 +88,8 @@ internal sealed partial class AppInstance(int index, int port, IReadOnlyDictiona
 
         lock (_gate)
         {
-            _log ??= new StreamWriter(LogPath, append: true) { AutoFlush = true };
+            // One log per run: the first start empties what an earlier run left.
+            _log ??= new StreamWriter(LogPath, append: false) { AutoFlush = true };
             _log.WriteLine($"=== soak: start {++_starts} at {DateTimeOffset.UtcNow:O}");
         }
 
