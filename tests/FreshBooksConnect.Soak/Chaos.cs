@@ -168,7 +168,7 @@ internal sealed class Chaos(SoakStack stack, Customers customers)
                 case FaultKind.OddAnswer:
                     var shape = UsableShapes[random.Next(UsableShapes.Length)];
                     stack.Emulator.Faults.EnqueueToken(TokenFault.OddAnswer(shape));
-                    Count($"FreshBooks odd-but-valid 200s", 1);
+                    Count("FreshBooks odd-but-valid 200s", 1);
                     break;
                 case FaultKind.FreshBooksLatency:
                     await LatencyAsync(TimeSpan.FromMilliseconds(300 + random.Next(2500)), TimeSpan.FromSeconds(10 + random.Next(30)), cancellationToken);

@@ -18,6 +18,9 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
 {
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(30);
 
+    /// <summary>The running stack, for <see cref="KillEverything"/>.</summary>
+    private volatile SoakStack? _stack;
+
     /// <summary>Runs the soak; the stack is stopped and cleaned up however it ends (<see cref="KillEverything"/> for a signal).</summary>
     public async Task<SoakReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -50,13 +53,11 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
         }
     }
 
-    private volatile SoakStack? _stack;
-
     private async Task<SoakReport> RunCoreAsync(SoakStack stack, Stopwatch clock, CancellationToken cancellationToken)
     {
         var customers = new Customers(stack);
         var seeded = new Random(options.Seed);
-        await OnboardAsync(stack, customers, seeded, cancellationToken);
+        await OnboardAsync(customers, cancellationToken);
         Say($"{clock.Elapsed:mm\\:ss} onboarded {customers.Consents} connections; faults start");
 
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -90,7 +91,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
         return Report(stack, customers, chaos, results, clock.Elapsed);
     }
 
-    private async Task OnboardAsync(SoakStack stack, Customers customers, Random random, CancellationToken cancellationToken)
+    private async Task OnboardAsync(Customers customers, CancellationToken cancellationToken)
     {
         var tenants = Enumerable.Range(0, options.Connections).Select(i => $"soak-{i:000}").ToList();
         await Parallel.ForEachAsync(tenants, new ParallelOptions { MaxDegreeOfParallelism = 3, CancellationToken = cancellationToken }, async (tenant, ct) =>
@@ -106,7 +107,6 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
                 await Task.Delay(1000, ct);
             }
         });
-        _ = random;
     }
 
     private List<Task> StartCallers(SoakStack stack, Customers customers, bool settling, CancellationToken cancellationToken) =>
