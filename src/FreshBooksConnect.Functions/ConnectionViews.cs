@@ -109,12 +109,12 @@ public static class TokenResponses
 
 public static class ConnectionProblems
 {
-    /// <summary>Storage did not answer: nothing was changed by this request, and the same request can be sent again shortly.</summary>
-    public static JsonResponse StorageUnavailable() => JsonResponse.Problem(
+    /// <summary>Storage did not answer, or this instance is stopping: nothing was changed by this request; send it again shortly.</summary>
+    public static JsonResponse Unavailable() => JsonResponse.Problem(
         StatusCodes.Status503ServiceUnavailable,
-        "Storage temporarily unavailable",
-        "The connection store did not answer. Try again after the Retry-After delay.",
-        "storage-unavailable",
+        "Temporarily unavailable",
+        "The connection store did not answer, or this instance is stopping. Nothing was changed. Try again after the Retry-After delay.",
+        "unavailable",
         TimeSpan.FromSeconds(5));
 
     public static JsonResponse NotFound(string connectionId) => JsonResponse.Problem(

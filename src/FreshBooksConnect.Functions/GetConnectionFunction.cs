@@ -26,9 +26,9 @@ public sealed class GetConnectionFunction(IConnectionStore connections)
             var connection = await connections.GetAsync(id, cancellationToken).ConfigureAwait(false);
             return connection is null ? ConnectionProblems.NotFound(id) : JsonResponse.Ok(ConnectionView.From(connection));
         }
-        catch (StorageUnavailableException)
+        catch (Exception ex) when (ex is StorageUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return ConnectionProblems.StorageUnavailable();
+            return ConnectionProblems.Unavailable();
         }
     }
 }

@@ -52,9 +52,9 @@ public sealed class ListConnectionsFunction(IConnectionStore connections)
         {
             page = await connections.ListAsync(pageSize, storageToken, cancellationToken).ConfigureAwait(false);
         }
-        catch (StorageUnavailableException)
+        catch (Exception ex) when (ex is StorageUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return ConnectionProblems.StorageUnavailable();
+            return ConnectionProblems.Unavailable();
         }
 
         if (page is null)

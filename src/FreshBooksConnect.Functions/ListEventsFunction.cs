@@ -30,9 +30,9 @@ public sealed class ListEventsFunction(ConnectionEventFeed feed)
             var page = await feed.ReadAsync(after, limit, cancellationToken).ConfigureAwait(false);
             return page is null ? EventProblems.InvalidPaging() : JsonResponse.Ok(new EventList(page.Events, page.Cursor));
         }
-        catch (StorageUnavailableException)
+        catch (Exception ex) when (ex is StorageUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return ConnectionProblems.StorageUnavailable();
+            return ConnectionProblems.Unavailable();
         }
     }
 

@@ -25,9 +25,9 @@ public sealed class ListFailedEventsFunction(ConnectionEventFeed feed)
             var failed = await feed.ListFailedAsync(limit, cancellationToken).ConfigureAwait(false);
             return JsonResponse.Ok(new FailedList([.. failed.Select(f => new FailedView(f.Event, f.Attempts, f.FailedAt, f.LastError))]));
         }
-        catch (StorageUnavailableException)
+        catch (Exception ex) when (ex is StorageUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return ConnectionProblems.StorageUnavailable();
+            return ConnectionProblems.Unavailable();
         }
     }
 

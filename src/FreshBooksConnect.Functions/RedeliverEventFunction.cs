@@ -28,9 +28,9 @@ public sealed partial class RedeliverEventFunction(ConnectionEventFeed feed)
                 ? JsonResponse.Accepted(new { id, status = "queued" })
                 : EventProblems.NotFound(id);
         }
-        catch (StorageUnavailableException)
+        catch (Exception ex) when (ex is StorageUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return ConnectionProblems.StorageUnavailable();
+            return ConnectionProblems.Unavailable();
         }
     }
 

@@ -240,6 +240,26 @@ public sealed class StorageOutageTests(OnDiskConnectStack stack) : IAsyncLifetim
         await app.GetJsonAsync($"api/connections/{secondId}", HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task An_instance_that_starts_while_storage_is_down_answers_503_then_works_when_storage_returns()
+    {
+        var (_, _, id) = await stack.App.ConnectAsync("late-start");
+        await stack.Azurite.StopAsync();
+        AppInstance app;
+        try
+        {
+            app = await stack.StartAppAsync(instanceOf: stack.App);
+            await app.GetJsonAsync("api/health");
+            await AssertUnavailableAsync(app, HttpMethod.Get, $"api/connections/{id}/token");
+        }
+        finally
+        {
+            await stack.Azurite.RestartAsync();
+        }
+
+        Assert.Equal("active", (await app.GetJsonAsync($"api/connections/{id}")).GetProperty("status").GetString());
+    }
+
     [Theory]
     [InlineData("connection insert")]
     [InlineData("connection replace")]
@@ -417,6 +437,7 @@ public sealed class StorageOutageTests(OnDiskConnectStack stack) : IAsyncLifetim
     private static async Task AssertUnavailablePageAsync(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("try again", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }

@@ -200,7 +200,8 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
         {
             do
             {
-                var page = await stack.Store.ListAsync(100, continuation, cancellationToken);
+                var page = await stack.Store.ListAsync(100, continuation, cancellationToken)
+                    ?? throw new InvalidOperationException("The store refused its own continuation token.");
                 rows.AddRange(page.Connections);
                 continuation = page.ContinuationToken;
             }

@@ -211,12 +211,17 @@ public sealed class ConnectionRenewerTests
         Assert.Equal("access-2", result.Connection!.AccessToken);
         Assert.Null(saved);
 
-        // Storage is still down: this process answers from the pair it keeps, without reading the row or refreshing again.
-        _store.Invocations.Clear();
+        // The save is still going on and the row still holds the pair the renewal spent: this process answers from the pair
+        // it keeps, without refreshing again.
         var again = await _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default);
         Assert.Equal(RenewalOutcome.Current, again.Outcome);
         Assert.Equal("access-2", again.Connection!.AccessToken);
-        _store.Verify(s => s.GetAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+
+        // Once the row shows a new consent overtook the renewal, the pair kept in memory is never handed out again.
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due() with { AccessToken = "consented", RefreshToken = "consented-refresh", TokenGeneration = 2, AccessTokenExpiresAt = Now.AddHours(12) });
+        var overtaken = await _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default);
+        Assert.Equal("consented", overtaken.Connection!.AccessToken);
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(Due() with { AccessTokenExpiresAt = Now.AddMinutes(3) });
 
         storageDown = false;
         for (var i = 0; i < 100 && saved is null; i++)
@@ -245,15 +250,15 @@ public sealed class ConnectionRenewerTests
 
         var result = await AdvanceUntilDoneAsync(_renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default));
         Assert.Equal("access-2", result.Connection!.AccessToken);
-        Assert.True(_unsaved.TryGet("t-acme", out _));
+        Assert.True(_unsaved.TryGet("t-acme", out _, out _, out _));
 
-        for (var i = 0; i < 100 && _unsaved.TryGet("t-acme", out _); i++)
+        for (var i = 0; i < 100 && _unsaved.TryGet("t-acme", out _, out _, out _); i++)
         {
             _time.Advance(TimeSpan.FromSeconds(30));
             await Task.Delay(10);
         }
 
-        Assert.False(_unsaved.TryGet("t-acme", out _));
+        Assert.False(_unsaved.TryGet("t-acme", out _, out _, out _));
         Assert.True(_time.GetUtcNow() >= Now + _options.SaveTimeout);
         await Assert.ThrowsAsync<StorageUnavailableException>(() => _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default));
     }

@@ -33,6 +33,12 @@ public sealed class Page(int status, string title, string message, string? detai
         response.ContentType = "text/html; charset=utf-8";
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         SecurityHeaders.Apply(response);
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            // Every 503 page says "try again in a few minutes": so does its header, for browsers and monitors.
+            response.Headers.RetryAfter = "60";
+        }
+
         await response.WriteAsync(Render(), Encoding.UTF8, context.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 

@@ -43,6 +43,11 @@ public sealed class ConnectionRemoval(
             Log.RemovalStorageUnavailable(logger, connectionId, ex.Status);
             return RemovalOutcome.Unavailable;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped while waiting for a renewal's lease: nothing was changed yet.
+            return RemovalOutcome.Unavailable;
+        }
     }
 
     private async Task<RemovalOutcome> RemoveCoreAsync(string connectionId, CancellationToken cancellationToken)

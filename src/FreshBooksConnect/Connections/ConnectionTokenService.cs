@@ -55,6 +55,12 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, TimeProvi
             Log.TokenStorageUnavailable(logger, connectionId, ex.Status);
             return new TokenResult(TokenOutcome.Unavailable, null, DefaultRetryAfter);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller left, or this instance is stopping while the request waited on a lease or a refresh (which goes on
+            // without it): either way, try again shortly, on this instance or another.
+            return new TokenResult(TokenOutcome.Unavailable, null, DefaultRetryAfter);
+        }
 
         var answer = result.Outcome switch
         {

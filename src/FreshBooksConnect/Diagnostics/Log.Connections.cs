@@ -20,4 +20,7 @@ internal static partial class Log
 
     [LoggerMessage(4005, LogLevel.Warning, "Connection {ConnectionId} not removed now: storage is unavailable (status {Status}); a repeated DELETE finishes it")]
     public static partial void RemovalStorageUnavailable(ILogger logger, string connectionId, int status);
+
+    [LoggerMessage(4006, LogLevel.Warning, "Storage is not answering at start-up (status {Status}): the app starts, answers 503 meanwhile, and creates its tables when storage answers")]
+    public static partial void StorageNotReady(ILogger logger, int status);
 }

@@ -30,13 +30,32 @@ internal sealed class ConnectionRenewer(
     {
         for (var read = 0; read < MaxRereads; read++)
         {
-            // This process renewed it and storage has not taken the outcome yet: answer from that, not from the stored row.
-            if (unsaved.TryGet(connectionId, out var outcome))
+            Connection? connection;
+            if (unsaved.TryGet(connectionId, out var outcome, out var spentGeneration, out var newPair))
             {
-                return FromUnsaved(outcome, reason);
+                // This process renewed it and storage has not taken the outcome yet: answer from that while the row (when storage
+                // answers at all) still holds the pair the renewal spent. A row that moved on (a new consent, a removal) or
+                // already holds the new pair is answered from as usual.
+                try
+                {
+                    connection = await store.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StorageUnavailableException)
+                {
+                    return FromUnsaved(outcome, reason);
+                }
+
+                var saved = newPair && connection?.RefreshToken == outcome.RefreshToken;
+                if (!saved && connection is { Status: not ConnectionStatus.Removing } row && row.TokenGeneration == spentGeneration)
+                {
+                    return FromUnsaved(outcome, reason);
+                }
+            }
+            else
+            {
+                connection = await store.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
             }
 
-            var connection = await store.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
             if (connection is null)
             {
                 return new RenewalResult(RenewalOutcome.NotFound, null);
@@ -186,7 +205,7 @@ internal sealed class ConnectionRenewer(
     {
         var waitedLongEnough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var saving = SaveUntilStoredAsync(change, answer, waitedLongEnough);
-        unsaved.Track(change.After, change.Kind == ConnectionChangeKind.Renewed, saving);
+        unsaved.Track(change.After, change.Before!.TokenGeneration, change.Kind == ConnectionChangeKind.Renewed, saving);
         if (await Task.WhenAny(saving, waitedLongEnough.Task).ConfigureAwait(false) == saving)
         {
             return await saving.ConfigureAwait(false);

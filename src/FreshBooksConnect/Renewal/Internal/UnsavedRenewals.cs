@@ -16,20 +16,24 @@ internal sealed class UnsavedRenewals(ILogger<UnsavedRenewals> logger) : IHosted
 {
     private readonly ConcurrentDictionary<string, Save> _saves = new(StringComparer.Ordinal);
 
-    /// <summary>The outcome of this connection's renewal as it will be stored, while its save is still going on.</summary>
-    public bool TryGet(string connectionId, [NotNullWhen(true)] out Connection? outcome)
+    /// <summary>
+    /// The outcome of this connection's renewal as it will be stored, while its save is still going on, and the token generation
+    /// the renewal started from (a stored row past it means the outcome was overtaken).
+    /// </summary>
+    public bool TryGet(string connectionId, [NotNullWhen(true)] out Connection? outcome, out long spentGeneration, out bool newPair)
     {
-        outcome = _saves.TryGetValue(connectionId, out var save) ? save.Outcome : null;
-        return outcome is not null;
+        var found = _saves.TryGetValue(connectionId, out var save);
+        (outcome, spentGeneration, newPair) = found ? (save!.Outcome, save.SpentGeneration, save.NewPair) : (null, 0, false);
+        return found;
     }
 
     /// <summary>
     /// Answers for <paramref name="outcome"/> until <paramref name="saving"/> ends, however it ends. <paramref name="newPair"/>: the
     /// outcome holds a pair FreshBooks issued, which is lost if the process stops before it is stored.
     /// </summary>
-    public void Track(Connection outcome, bool newPair, Task saving)
+    public void Track(Connection outcome, long spentGeneration, bool newPair, Task saving)
     {
-        var entry = new Save(outcome, newPair, saving);
+        var entry = new Save(outcome, spentGeneration, newPair, saving);
         _saves[outcome.Id] = entry;
         _ = saving.ContinueWith(
             _ => _saves.TryRemove(new KeyValuePair<string, Save>(outcome.Id, entry)),
@@ -62,5 +66,5 @@ internal sealed class UnsavedRenewals(ILogger<UnsavedRenewals> logger) : IHosted
         }
     }
 
-    private sealed record Save(Connection Outcome, bool NewPair, Task Saving);
+    private sealed record Save(Connection Outcome, long SpentGeneration, bool NewPair, Task Saving);
 }
