@@ -7,7 +7,8 @@ namespace FreshBooksConnect.Benchmarks;
 /// <summary>
 /// Load benchmark: Azurite + the FreshBooks emulator + the function app in the local host, on loopback, in this process
 /// (cold start runs the local host as its own process). Writes a markdown body to the path given as first argument.
-/// Flags: --large (adds 10,000 x 100% due and 100,000 x 1% sweeps), --quick (1 run each, smaller), --micro (only section 5).
+/// Flags: --large (adds 10,000 x 100% due and 100,000 x 1% sweeps), --quick (1 run each, smaller), --micro (only section 5),
+/// --events (only section 3b).
 /// Before/after mode (Program.Compare.cs): --compare-run &lt;out.json&gt; [--label &lt;text&gt;] [--quick] runs the renewal core set and
 /// writes its figures; --compare-report &lt;out.md&gt; [--command &lt;text&gt;] &lt;label&gt;=&lt;file.json&gt;... tabulates several of those.
 /// </summary>
@@ -49,6 +50,15 @@ public static partial class Program
 
         // The sweep's 10,000-connection population is seeded once and then serves the token API as well (seeding it into
         // Azurite takes about a minute), so the token section runs between the sweep and the drain tables, which reset.
+#if CONNECTION_EVENTS
+        if (args.Contains("--events"))
+        {
+            await EventScenarios.RunAsync(stack, md, runs, quick);
+            await File.WriteAllTextAsync(output, md.ToString());
+            return 0;
+        }
+#endif
+
         var scaleInputs = new ScaleInputs();
         var renewal = new StringBuilder();
         var token = new StringBuilder();
@@ -57,6 +67,9 @@ public static partial class Program
         await DrainScenarios.RunAsync(stack, renewal, runs, quick, scaleInputs);
         md.Append(renewal).Append(token);
         await OnboardingScenario.RunAsync(stack, md, runs, quick);
+#if CONNECTION_EVENTS
+        await EventScenarios.RunAsync(stack, md, runs, quick);
+#endif
         await ColdStartScenario.RunAsync(stack, md, runs);
         MicroBenchmarks(md, quick);
         Report.WriteAnalysis(md, scaleInputs);
