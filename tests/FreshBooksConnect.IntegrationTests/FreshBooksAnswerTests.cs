@@ -190,6 +190,31 @@ public sealed class FreshBooksAnswerTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(grantsBefore + 1, stack.Emulator.LiveGrantCount);
     }
 
+    public static TheoryData<string> TransientRevokeFailures() => ["503", "429", "reset"];
+
+    [Theory]
+    [MemberData(nameof(TransientRevokeFailures))]
+    public async Task A_revoke_FreshBooks_fails_for_a_moment_is_tried_again_so_no_replaced_grant_stays_live(string failure)
+    {
+        var (_, _, id) = await App.ConnectAsync("revoke-" + failure);
+        var grantsBefore = stack.Emulator.LiveGrantCount;
+        stack.Emulator.Faults.EnqueueApi((failure switch
+        {
+            "503" => ApiFault.ServerError,
+            "429" => ApiFault.TooManyRequests(TimeSpan.FromSeconds(1)),
+            _ => ApiFault.Reset,
+        }).On(EndpointKind.Revoke));
+
+        // The customer consents again: the new grant is stored, the one it replaced is given back to FreshBooks.
+        var (status, _, _) = await App.ConnectAsync("revoke-" + failure);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(0, stack.Emulator.Faults.PendingApiCount);
+        Assert.Equal(2, stack.Emulator.Calls.Count(c => c.Endpoint == EndpointKind.Revoke));
+        Assert.Equal(grantsBefore, stack.Emulator.LiveGrantCount);
+        Assert.True(stack.Emulator.IsAccessTokenValid((await RenewalDriver.ConnectionAsync(App, id)).AccessToken));
+    }
+
     [Fact]
     public async Task A_renewal_overtaken_by_a_reconsent_gives_way_and_leaves_exactly_one_live_grant()
     {
