@@ -1,10 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using System.Web;
 using FreshBooksConnect.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace FreshBooksConnect.IntegrationTests;
 
@@ -188,6 +193,64 @@ public sealed class TelemetryTests(ConnectStack stack) : IAsyncLifetime
                      select $"{secret.Key} in {place.Item1}").Distinct().ToList();
         Assert.True(leaks.Count == 0, "secrets exported:\n" + string.Join('\n', leaks));
         Assert.DoesNotContain(logs, l => l.Everything.Contains("/api/callback?", StringComparison.Ordinal) || l.Everything.Contains("/api/connect?", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_an_OTLP_endpoint_set_spans_metrics_and_logs_go_to_that_collector_without_the_link_code_or_state()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        var app = await stack.StartAppAsync(
+            configure: s =>
+            {
+                s["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint.AbsoluteUri;
+                s["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            },
+            withSettings: (services, configuration) => services.AddFreshBooksConnectTelemetry(configuration));
+
+        var (url, _) = await app.CreateLinkAsync("otlp");
+        var redirect = await stack.Emulator.ApproveAsync(await app.StartAsync(url));
+        Assert.Equal(HttpStatusCode.OK, (await app.CallbackAsync(redirect)).Status);
+        Assert.True(app.Services.GetRequiredService<TracerProvider>().ForceFlush());
+        Assert.True(app.Services.GetRequiredService<MeterProvider>().ForceFlush());
+        Assert.True(app.Services.GetRequiredService<LoggerProvider>().ForceFlush());
+
+        var exports = collector.Exports;
+        Assert.Equal(["logs", "metrics", "traces"], exports.Select(e => e.Signal).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(exports, e => Assert.Equal("application/x-protobuf", e.ContentType));
+        var wire = string.Join('\n', exports.Select(e => Encoding.UTF8.GetString(e.Body)));
+        Assert.Contains("consent.callback", wire, StringComparison.Ordinal);
+        Assert.Contains("freshbooks.consents", wire, StringComparison.Ordinal);
+        var query = HttpUtility.ParseQueryString(redirect.Query);
+        foreach (var secret in new[] { Probe.LinkToken(url), query["code"]!, query["state"]! })
+        {
+            Assert.DoesNotContain(secret, wire, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task With_a_summary_interval_the_log_gets_one_line_of_renewals_consents_token_requests_and_connections_each_interval()
+    {
+        var capture = new CapturingLoggerProvider();
+        var app = await stack.StartAppAsync(
+            configure: s => s["Telemetry:SummaryInterval"] = "00:00:01",
+            services: s => s.AddLogging(b => b.AddProvider(capture)),
+            withSettings: (services, configuration) => services.AddFreshBooksConnectTelemetry(configuration));
+
+        var (_, _, id) = await app.ConnectAsync("summary");
+        await app.Host.InvokeAsync("CountConnections");
+        await app.GetJsonAsync($"api/connections/{id}/token");
+
+        // Real time: the summary runs on its own reader's timer.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        CapturedLog? line;
+        while ((line = capture.Logs.FirstOrDefault(l => l.EventId.Id == 6001 && l.Message.Contains("1 consents (1 connected)", StringComparison.Ordinal))) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no summary line: " + string.Join('\n', capture.Logs.Where(l => l.EventId.Id == 6001)));
+            await Task.Delay(200);
+        }
+
+        Assert.Contains("connections: 1 active, 0 needs_reconsent, 0 removing", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', line.Message);
     }
 
     private static IEnumerable<MetricPoint> Points(MetricSnapshot metric) => metric.MetricPoints;
