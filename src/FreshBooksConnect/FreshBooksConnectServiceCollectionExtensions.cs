@@ -50,6 +50,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.AddHostedService<StorageInitializer>();
         services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
+        services.TryAddSingleton<IConnectionCensus, TableConnectionCensus>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
         services.TryAddSingleton<TableRenewalIndex>();
         services.TryAddSingleton<IRenewalIndex>(sp => sp.GetRequiredService<TableRenewalIndex>());
@@ -63,6 +64,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RefreshRetries>();
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
+        services.TryAddSingleton<ConnectionCount>();
         services.TryAddSingleton<OnboardingLinks>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();
         services.TryAddSingleton<IEventFeed, TableEventFeed>();
