@@ -65,6 +65,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<ConnectionCount>();
+        services.TryAddTransient<TokenReencryption>();
         services.TryAddSingleton<OnboardingLinks>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();
         services.TryAddSingleton<IEventFeed, TableEventFeed>();
