@@ -288,6 +288,9 @@ output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 @description('Storage account holding the app\'s tables and queues.')
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 
+@description('Where infra/scripts/backup-connections.sh puts backups of the connections (a container of the storage account, versioned, soft delete).')
+output AZURE_BACKUP_CONTAINER string = storage.outputs.backupContainerName
+
 @description('Register exactly this redirect URI for the app in the FreshBooks developer portal.')
 output FRESHBOOKS_REDIRECT_URI string = api.outputs.redirectUri
 

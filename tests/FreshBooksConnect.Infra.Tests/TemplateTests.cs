@@ -306,6 +306,25 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     }
 
     [Fact]
+    public void Connection_backups_go_to_a_private_container_of_a_blob_service_with_versioning_and_soft_delete_whose_old_versions_expire()
+    {
+        var storage = compiled.ModuleWith("Microsoft.Storage/storageAccounts");
+        var blobService = storage.Resource("Microsoft.Storage/storageAccounts/blobServices")["properties"]!;
+
+        Assert.True((bool?)blobService["isVersioningEnabled"]);
+        Assert.True((bool?)blobService["deleteRetentionPolicy"]!["enabled"]);
+        Assert.Equal(30, (int?)blobService["deleteRetentionPolicy"]!["days"]);
+        Assert.True((bool?)blobService["containerDeleteRetentionPolicy"]!["enabled"]);
+        Assert.Equal(30, (int?)blobService["containerDeleteRetentionPolicy"]!["days"]);
+        Assert.Contains("connections-backup", ChildNames(storage, "Microsoft.Storage/storageAccounts/blobServices/containers"));
+
+        // Versions of every blob (the host's state blobs too) would pile up: a previous version goes after 30 days.
+        var rule = Assert.Single(storage.Resource("Microsoft.Storage/storageAccounts/managementPolicies")["properties"]!["policy"]!["rules"]!.AsArray())!;
+        Assert.Equal(30, (int?)rule["definition"]!["actions"]!["version"]!["delete"]!["daysAfterCreationGreaterThan"]);
+        Assert.Equal("[reference('storage').outputs.backupContainerName.value]", (string?)compiled.Root["outputs"]!["AZURE_BACKUP_CONTAINER"]!["value"]);
+    }
+
+    [Fact]
     public void Key_Vault_uses_RBAC_and_soft_delete()
     {
         var vault = compiled.ModuleWith("Microsoft.KeyVault/vaults").Resource("Microsoft.KeyVault/vaults")["properties"]!;
@@ -423,6 +442,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             {
                 "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME", "SERVICE_API_NAME",
                 "SERVICE_API_URI", "FRESHBOOKS_REDIRECT_URI", "ONBOARDING_LINK_COMMAND", "AZURE_KEY_VAULT_NAME", "AZURE_STORAGE_ACCOUNT_NAME",
+                "AZURE_BACKUP_CONTAINER",
             }.Order(StringComparer.Ordinal),
             outputs.Select(pair => pair.Key).Order(StringComparer.Ordinal));
         var command = (string?)outputs["ONBOARDING_LINK_COMMAND"]!["value"];
