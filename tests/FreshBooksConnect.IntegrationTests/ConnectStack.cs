@@ -166,7 +166,7 @@ public class ConnectStack : IAsyncLifetime
 
     /// <summary>The connection rows of the connections table (not the events waiting in their partitions' outboxes).</summary>
     public async Task<List<TableEntity>> ConnectionRowsAsync() =>
-        [.. (await RowsAsync(StorageOptions.ConnectionsTableName)).Where(r => r.RowKey == "connection")];
+        [.. (await RowsAsync(StorageOptions.ConnectionsTableName)).Where(r => !r.RowKey.StartsWith('~'))];
 
     /// <summary>The events waiting in the connections' outboxes, oldest first per connection.</summary>
     public async Task<List<TableEntity>> OutboxRowsAsync() =>
