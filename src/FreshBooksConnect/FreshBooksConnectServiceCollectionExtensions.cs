@@ -8,6 +8,8 @@ using FreshBooksConnect.Events;
 using FreshBooksConnect.Events.Internal;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.FreshBooks.Internal;
+using FreshBooksConnect.Proxy;
+using FreshBooksConnect.Proxy.Internal;
 using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Renewal.Internal;
 using FreshBooksConnect.Security;
@@ -40,6 +42,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.AddOptions<RenewalOptions>().Bind(configuration.GetSection(RenewalOptions.SectionName)).ValidateOnStart();
         services.AddOptions<EventsOptions>().Bind(configuration.GetSection(EventsOptions.SectionName)).ValidateOnStart();
         services.AddOptions<TokenCacheOptions>().Bind(configuration.GetSection(TokenCacheOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<ProxyOptions>().Bind(configuration.GetSection(ProxyOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FreshBooksOptions>, FreshBooksOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenProtectionOptions>, TokenProtectionOptionsValidator>());
@@ -47,6 +50,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RenewalOptions>, RenewalOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenCacheOptions>, TokenCacheOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
 
         services.TryAddSingleton(sp => new StorageClients(sp.GetRequiredService<IOptions<StorageOptions>>()));
         services.AddHostedService<StorageInitializer>();
@@ -104,6 +108,22 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddTransient<ConsentService>();
         services.TryAddTransient<ConnectionTokenService>();
         services.TryAddTransient<ConnectionRemoval>();
+
+        // The proxy: YARP's forwarder over its own pooled connections to FreshBooks (not the typed client's resilience pipeline:
+        // a proxied call is the SaaS's to retry, and FreshBooks' 429 and 5xx go back to it as they are).
+        services.AddHttpForwarder();
+        services.TryAddSingleton(sp => new ProxyHttpInvoker(sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value));
+        services.TryAddSingleton<ProxyConcurrency>();
+        services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddTransient(sp => new FreshBooksProxy(
+            sp.GetRequiredService<ConnectionTokenService>(),
+            sp.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
+            sp.GetRequiredService<ProxyHttpInvoker>(),
+            sp.GetRequiredService<ProxyConcurrency>(),
+            sp.GetRequiredService<ProxyMetrics>(),
+            sp.GetRequiredService<IOptions<ProxyOptions>>().Value,
+            sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FreshBooksProxy>>()));
         return services;
     }
 }

@@ -51,7 +51,15 @@ public class ConnectStack : IAsyncLifetime
     {
         await Azurite.StartAsync();
         Emulator = await FreshBooksEmulator.StartAsync(
-            new EmulatorOptions { ClientId = ClientId, ClientSecret = ClientSecret, Users = [EmulatedUser.Default, SecondUser, EmulatedUser.MultiBusiness] },
+            new EmulatorOptions
+            {
+                ClientId = ClientId,
+                ClientSecret = ClientSecret,
+                Users = [EmulatedUser.Default, SecondUser, EmulatedUser.MultiBusiness],
+
+                // Registered for the proxy's tests; apps ask for the first two unless a test asks for more.
+                Scopes = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:projects:read user:time_entries:read",
+            },
             Clock);
         App = await StartAppAsync();
     }
