@@ -4,7 +4,6 @@ using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.Proxy.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -159,8 +158,9 @@ public sealed class FreshBooksProxy
     }
 
     /// <summary>
-    /// Keeps a body of known length up to the limit in memory, so the request can be sent again; true when there is no body or it
-    /// was kept. A larger body, or one of unknown length, is streamed once.
+    /// Keeps a body up to the limit in memory, so the request can be sent again; true when there is no body or it was kept. A body
+    /// of known length over the limit is streamed once as it comes. One of unknown length (chunked) is read up to the limit to
+    /// find out: past it, it streams on, the part beyond the limit passing through ASP.NET Core's file buffer.
     /// </summary>
     private async Task<bool> KeepBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -171,15 +171,22 @@ public sealed class FreshBooksProxy
             return true;
         }
 
-        if (request.ContentLength is not { } length || length > _options.RetryBodyLimit)
+        if (request.ContentLength > _options.RetryBodyLimit)
         {
             return false;
         }
 
-        request.EnableBuffering(bufferThreshold: _options.RetryBodyLimit + 1, bufferLimit: _options.RetryBodyLimit);
-        await request.Body.DrainAsync(cancellationToken).ConfigureAwait(false);
+        request.EnableBuffering(bufferThreshold: _options.RetryBodyLimit + 1);
+        var buffer = new byte[Math.Min(_options.RetryBodyLimit + 1, 16 * 1024)];
+        long read = 0;
+        int chunk;
+        while (read <= _options.RetryBodyLimit && (chunk = await request.Body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            read += chunk;
+        }
+
         request.Body.Position = 0;
-        return true;
+        return read <= _options.RetryBodyLimit;
     }
 
     /// <summary>The query as the caller sent it, less the function key (<c>code</c>), which is this app's and not FreshBooks' business.</summary>
