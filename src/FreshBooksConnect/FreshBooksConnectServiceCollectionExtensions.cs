@@ -18,6 +18,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 
@@ -112,6 +113,9 @@ public static class FreshBooksConnectServiceCollectionExtensions
         // The proxy: YARP's forwarder over its own pooled connections to FreshBooks (not the typed client's resilience pipeline:
         // a proxied call is the SaaS's to retry, and FreshBooks' 429 and 5xx go back to it as they are).
         services.AddHttpForwarder();
+
+        // YARP logs each destination URL at Information: the customer's ids and query. Its warnings and errors stay.
+        services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
         services.TryAddSingleton(sp => new ProxyHttpInvoker(sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value));
         services.TryAddSingleton<ProxyConcurrency>();
         services.TryAddSingleton<ProxyMetrics>();
@@ -123,7 +127,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
             sp.GetRequiredService<ProxyMetrics>(),
             sp.GetRequiredService<IOptions<ProxyOptions>>().Value,
             sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value,
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FreshBooksProxy>>()));
+            sp.GetRequiredService<ILogger<FreshBooksProxy>>()));
         return services;
     }
 }
