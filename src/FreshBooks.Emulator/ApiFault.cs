@@ -7,11 +7,13 @@ public enum ApiFaultKind
     Unauthorized,
     Delay,
     Timeout,
+    Reset,
 }
 
 /// <summary>
 /// What a bearer-token API call (<c>users/me</c>, accounting, projects, time tracking) gets instead of (or
-/// before) its normal answer. Separate from <see cref="TokenFault"/>: token calls never take API faults.
+/// before) its normal answer. Separate from <see cref="TokenFault"/>: token calls never take API faults. The revoke
+/// endpoint takes only a fault addressed to it (<c>.On(EndpointKind.Revoke)</c>).
 /// </summary>
 public sealed record ApiFault
 {
@@ -38,6 +40,9 @@ public sealed record ApiFault
     /// another instance). The token stays valid in the emulator; no misuse is recorded.
     /// </summary>
     public static ApiFault Unauthorized { get; } = new(ApiFaultKind.Unauthorized, TimeSpan.Zero);
+
+    /// <summary>The connection is cut before the call is processed: the client sees a transport error, no answer.</summary>
+    public static ApiFault Reset { get; } = new(ApiFaultKind.Reset, TimeSpan.Zero);
 
     /// <summary>The call is held, unprocessed, until the client gives up (or 5 minutes pass, then 504).</summary>
     public static ApiFault Timeout { get; } = new(ApiFaultKind.Timeout, TimeSpan.FromMinutes(5));

@@ -130,7 +130,8 @@ public sealed class EmulatorFaults
     {
         lock (_gate)
         {
-            var index = _apiQueue.FindIndex(f => f.Endpoint is null || f.Endpoint == endpoint);
+            // Revoke is not a bearer-token API call: it takes only the faults addressed to it.
+            var index = _apiQueue.FindIndex(f => f.Endpoint == endpoint || (f.Endpoint is null && endpoint != EndpointKind.Revoke));
             if (index < 0)
             {
                 return null;

@@ -91,10 +91,19 @@ public static class FreshBooksConnectServiceCollectionExtensions
             .RedactLoggedHeaders(_ => true)
             .AddResilienceHandler("freshbooks", (builder, context) =>
             {
-                // Only safe requests (users/me) are retried: a token call replayed would spend a refresh token or code twice.
-                var retry = new HttpRetryStrategyOptions { MaxRetryAttempts = 2, BackoffType = DelayBackoffType.Exponential, UseJitter = true, Delay = TimeSpan.FromMilliseconds(500) };
-                retry.DisableForUnsafeHttpMethods();
-                builder.AddRetry(retry);
+                // Only users/me and revoke are tried again (a revoke that fails leaves a grant live that nobody holds); a 429 only
+                // when its Retry-After is short.
+                builder.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = 2,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromMilliseconds(500),
+                    ShouldHandle = args => ValueTask.FromResult(
+                        FreshBooksClient.IsRepeatable(args.Context.GetRequestMessage())
+                        && HttpClientResiliencePredicates.IsTransient(args.Outcome)
+                        && !(args.Outcome.Result?.Headers.RetryAfter?.Delta > FreshBooksClient.MaxInlineRetryAfter)),
+                });
 
                 // FreshBooks__Timeout per call (each try of a retried GET): the bound the lease validation counts.
                 builder.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<FreshBooksOptions>>().Value.Timeout);

@@ -127,10 +127,14 @@ internal static class ApiCall
     }
 
     /// <summary>False when the fault answered (or dropped) the call itself.</summary>
-    private static async Task<bool> ApplyFaultAsync(HttpContext context, ApiFault fault)
+    internal static async Task<bool> ApplyFaultAsync(HttpContext context, ApiFault fault)
     {
         switch (fault.Kind)
         {
+            case ApiFaultKind.Reset:
+                CallInfo.Of(context)?.Dropped = true;
+                context.Abort();
+                return false;
             case ApiFaultKind.ServerError:
                 CallInfo.Of(context)?.Error = "service_unavailable";
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;

@@ -61,6 +61,15 @@ internal static class TokenEndpoints
 
     public static async Task RevokeAsync(HttpContext context, EmulatorCore core)
     {
+        if (core.Faults.NextApiFault(EndpointKind.Revoke) is { } fault)
+        {
+            CallInfo.Of(context)?.ApiFault = fault.Kind;
+            if (!await ApiCall.ApplyFaultAsync(context, fault))
+            {
+                return;
+            }
+        }
+
         var parameters = await RequestParameters.ReadBodyAsync(context.Request, context.RequestAborted);
         if (parameters is null)
         {

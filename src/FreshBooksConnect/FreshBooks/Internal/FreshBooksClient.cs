@@ -22,7 +22,18 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
     /// <summary>How far <c>created_at</c> may be from the answer's arrival before it is reported as ignored.</summary>
     private static readonly TimeSpan CreatedAtSkew = TimeSpan.FromMinutes(5);
 
+    /// <summary>The longest <c>Retry-After</c> a repeatable call waits out inline; a longer one is answered as it came.</summary>
+    internal static readonly TimeSpan MaxInlineRetryAfter = TimeSpan.FromSeconds(5);
+
     private readonly FreshBooksOptions _options = options.Value;
+
+    /// <summary>
+    /// A call that may be sent again after a failure: <c>users/me</c> (a GET) and revoke (revoking a token twice, or one already
+    /// dead, is a 200). Never a token call: replayed, it would spend a refresh token or a code twice.
+    /// </summary>
+    internal static bool IsRepeatable(HttpRequestMessage? request) =>
+        request is not null
+        && (request.Method == HttpMethod.Get || request.RequestUri?.AbsolutePath.EndsWith("/" + RevokePath, StringComparison.Ordinal) == true);
 
     public Uri BuildAuthorizeUrl(string state)
     {
