@@ -58,6 +58,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
         services.TryAddSingleton<ConnectionTokenCache>();
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
+        services.TryAddSingleton<IConnectionCensus, TableConnectionCensus>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
         services.TryAddSingleton<TableRenewalIndex>();
         services.TryAddSingleton<IRenewalIndex>(sp => sp.GetRequiredService<TableRenewalIndex>());
@@ -71,6 +72,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RefreshRetries>();
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
+        services.TryAddSingleton<ConnectionCount>();
         services.TryAddSingleton<OnboardingLinks>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();
         services.TryAddSingleton<IEventFeed, TableEventFeed>();

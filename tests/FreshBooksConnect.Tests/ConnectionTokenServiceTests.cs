@@ -20,7 +20,7 @@ public sealed class ConnectionTokenServiceTests
                 ct.ThrowIfCancellationRequested();
                 return new RenewalResult(RenewalOutcome.Current, null);
             });
-        var tokens = new ConnectionTokenService(renewer.Object, TestMeters.TokenCache(), TimeProvider.System, NullLogger<ConnectionTokenService>.Instance);
+        var tokens = new ConnectionTokenService(renewer.Object, TestMeters.TokenCache(), Metrics.Create(), TimeProvider.System, NullLogger<ConnectionTokenService>.Instance);
 
         var result = await tokens.GetTokenAsync("t-acme", stopping.Token);
 
@@ -37,7 +37,7 @@ public sealed class ConnectionTokenServiceTests
         var renewer = new Mock<IConnectionRenewer>();
         renewer.Setup(r => r.RenewAsync("t-acme", RenewalReason.TokenRequest, It.IsAny<CancellationToken>())).ReturnsAsync(new RenewalResult(RenewalOutcome.Current, first));
         renewer.Setup(r => r.RenewAsync("t-acme", It.IsAny<RenewalReason.TokenRejected>(), It.IsAny<CancellationToken>())).ReturnsAsync(new RenewalResult(RenewalOutcome.Current, second));
-        var tokens = new ConnectionTokenService(renewer.Object, TestMeters.TokenCache(), TimeProvider.System, NullLogger<ConnectionTokenService>.Instance);
+        var tokens = new ConnectionTokenService(renewer.Object, TestMeters.TokenCache(), Metrics.Create(), TimeProvider.System, NullLogger<ConnectionTokenService>.Instance);
 
         var answers = new[] { await tokens.GetTokenAsync("t-acme", default), await tokens.GetTokenAsync("t-acme", default) };
         var afterRejection = await tokens.RefreshRejectedAsync("t-acme", "access-1", default);

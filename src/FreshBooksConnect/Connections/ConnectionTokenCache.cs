@@ -36,8 +36,8 @@ public sealed class ConnectionTokenCache : IDisposable
         _time = time;
         _cache = _lifetime > TimeSpan.Zero ? new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.MaxEntries }) : null;
         var meter = meterFactory.Create(RenewalMetrics.MeterName);
-        _hits = meter.CreateCounter<long>("freshbooks.token_cache.hits", description: "Token requests answered from this instance's token cache");
-        _misses = meter.CreateCounter<long>("freshbooks.token_cache.misses", description: "Token requests that read storage (cache off, or no usable entry)");
+        _hits = meter.CreateCounter<long>("freshbooks.token_cache.hits", "{request}", "Token requests answered from this instance's token cache");
+        _misses = meter.CreateCounter<long>("freshbooks.token_cache.misses", "{request}", "Token requests that read storage (cache off, or no usable entry)");
     }
 
     /// <summary>True when caching is on (<see cref="TokenCacheOptions.Lifetime"/> above zero).</summary>

@@ -30,21 +30,14 @@ public sealed record TokenResult(TokenOutcome Outcome, Connection? Connection, T
 /// Hands the SaaS backend (and the proxy) a working access token, renewing inline when needed, never two refreshes at once.
 /// Current tokens are served from this instance's <see cref="ConnectionTokenCache"/> while it has them.
 /// </summary>
-public sealed class ConnectionTokenService(IConnectionRenewer renewer, ConnectionTokenCache cache, TimeProvider time, ILogger<ConnectionTokenService> logger)
+public sealed class ConnectionTokenService(
+    IConnectionRenewer renewer, ConnectionTokenCache cache, RenewalMetrics metrics, TimeProvider time, ILogger<ConnectionTokenService> logger)
 {
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>A valid token; refreshed first when it expires within the inline window.</summary>
-    public async Task<TokenResult> GetTokenAsync(string connectionId, CancellationToken cancellationToken)
-    {
-        if (cache.TryGet(connectionId, out var cached))
-        {
-            Log.TokenIssued(logger, connectionId, TokenOutcome.Issued);
-            return new TokenResult(TokenOutcome.Issued, cached);
-        }
-
-        return await AnswerAsync(connectionId, RenewalReason.TokenRequest, cancellationToken).ConfigureAwait(false);
-    }
+    public Task<TokenResult> GetTokenAsync(string connectionId, CancellationToken cancellationToken) =>
+        AnswerAsync(connectionId, RenewalReason.TokenRequest, fromCache: true, cancellationToken);
 
     /// <summary>
     /// FreshBooks answered 401 to <paramref name="rejectedAccessToken"/>: refresh only if it is still the stored token,
@@ -54,10 +47,32 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, Connectio
     {
         // The rejected token may be the cached one (another instance refreshed since): never hand it out again.
         cache.Drop(connectionId);
-        return AnswerAsync(connectionId, new RenewalReason.TokenRejected(rejectedAccessToken), cancellationToken);
+        return AnswerAsync(connectionId, new RenewalReason.TokenRejected(rejectedAccessToken), fromCache: false, cancellationToken);
     }
 
-    private async Task<TokenResult> AnswerAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
+    private async Task<TokenResult> AnswerAsync(string connectionId, RenewalReason reason, bool fromCache, CancellationToken cancellationToken)
+    {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.TokenRequestSpan, connectionId);
+        span?.SetTag(ConnectTelemetry.ReasonTag, RenewalMetrics.ReasonName(reason));
+        var started = time.GetTimestamp();
+        TokenResult answer;
+        if (fromCache && cache.TryGet(connectionId, out var cached))
+        {
+            span?.SetTag(ConnectTelemetry.TokenCacheTag, "hit");
+            Log.TokenIssued(logger, connectionId, TokenOutcome.Issued);
+            answer = new TokenResult(TokenOutcome.Issued, cached);
+        }
+        else
+        {
+            answer = await AnswerCoreAsync(connectionId, reason, cancellationToken).ConfigureAwait(false);
+        }
+
+        span.SetOutcome(answer.Outcome);
+        metrics.RecordTokenRequest(reason, answer.Outcome, time.GetElapsedTime(started));
+        return answer;
+    }
+
+    private async Task<TokenResult> AnswerCoreAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
     {
         var stamp = cache.Stamp(connectionId);
         RenewalResult result;

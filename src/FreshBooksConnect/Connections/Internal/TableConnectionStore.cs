@@ -31,6 +31,7 @@ internal sealed class TableConnectionStore(
     IRenewalIndexWriter index,
     IEventOutbox outbox,
     ConnectionTokenCache tokenCache,
+    RenewalMetrics metrics,
     IOptions<RenewalOptions> renewal,
     TimeProvider time,
     ILogger<TableConnectionStore> logger)
@@ -112,6 +113,11 @@ internal sealed class TableConnectionStore(
                 ? null
                 : await outbox.RemindAsync(change.After.Id, time.GetUtcNow() + EventRecoveryDelay, cancellationToken).ConfigureAwait(false);
             var result = await WriteChangeAsync(change, connectionEvent is null ? null : TableEventOutbox.ToEntity(connectionEvent), cancellationToken).ConfigureAwait(false);
+            if (result.Written)
+            {
+                metrics.ConnectionWritten(change);
+            }
+
             if (reminder is not null && result.Outcome != WriteOutcome.Conflict)
             {
                 await NotifyAsync(new EventMessage(change.After.Id, reminder)).ConfigureAwait(false);
@@ -340,6 +346,9 @@ internal sealed class TableConnectionStore(
             return null;
         }
     }
+
+    /// <summary>A connection's row in either layout, as opposed to an event waiting in the connection's partition.</summary>
+    internal static bool IsConnectionRow(ITableEntity row) => row.RowKey == row.PartitionKey || row.RowKey == LegacyRowKey;
 
     private static bool IsLegacy(ITableEntity row) => row.RowKey == LegacyRowKey && row.PartitionKey != LegacyRowKey;
 
