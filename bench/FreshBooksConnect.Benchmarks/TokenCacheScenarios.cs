@@ -58,7 +58,7 @@ internal static class TokenCacheScenarios
         md.AppendLine(Inv, $"### 2c. Token cache and row layout: a token call whose cost does not grow with the table (issue 19)").AppendLine();
         md.AppendLine(Inv, $"Measured side by side in this run, {runs} runs of {duration.TotalSeconds:F0} s each after 1 s untimed at the same C, medians; the ratio is of the medians. ");
         md.AppendLine(Inv, $"**Cache warm**: a second app instance in this process with `TokenCache__Lifetime=00:10:00`, `TokenCache__MaxEntries=20000`; each of the {population.Length:N0} connections was asked for once first ({warmUpSeconds:F1} s), then `GET /api/health` and the token API over random connections alternate at C = 64 on that instance. ");
-        md.AppendLine(Inv, $"**Cache off**: the main instance (`TokenCache__Lifetime=00:00:00`, as in section 2), every call reading its row: over the {population.Length:N0} connections of section 1a, then (tables emptied) over {SmallTable} newly seeded ones.").AppendLine();
+        md.AppendLine(Inv, $"**Cache off**: the main instance (`TokenCache__Lifetime=00:00:00`, as in section 2), every call reading its row: over the {population.Length:N0} stored connections (section 1a's in the full run), then (tables emptied) over {SmallTable} newly seeded ones.").AppendLine();
         md.AppendLine("| measurement | C | requests/s | p50 | p99 | errors |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|");
         md.AppendLine(Inv, $"| `GET /api/health` | 64 | {Num(health.Rps)} | {health.MedianP50:F1} ms | {health.MedianP99:F1} ms | {health.Errors} |");
