@@ -65,6 +65,13 @@ internal sealed partial class LogWatch(TokenLedger ledger)
         }
     }
 
+    /// <summary>What secret (its kind) <paramref name="text"/> holds, against everything known now; null when none.</summary>
+    public string? SecretIn(string text)
+    {
+        var issued = ledger.Secrets().ToHashSet(StringComparer.Ordinal);
+        return Find(text, issued.Contains);
+    }
+
     private string? Find(string line, Func<string, bool> issued)
     {
         foreach (Match run in HexRun().Matches(line))
