@@ -5,7 +5,9 @@ using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
 using FreshBooks.Emulator;
+using FreshBooksConnect.Connections;
 using FreshBooksConnect.Connections.Internal;
+using FreshBooksConnect.Events.Internal;
 using FreshBooksConnect.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -391,6 +393,22 @@ public sealed class ProxyTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
         Assert.Equal(2, (await stack.ConnectionRowsAsync()).Count);
         Assert.DoesNotContain(stack.Emulator.Misuses, m => m.Kind == MisuseKind.ReusedRefreshToken);
+    }
+
+    [Fact]
+    public async Task The_connection_count_reads_rows_of_both_layouts_and_not_the_events_waiting_beside_them()
+    {
+        var app = await StartAppAsync();
+        var (_, _, moved) = await app.ConnectAsync("acme");
+        var (_, _, old) = await app.ConnectAsync("globex", ConnectStack.SecondUser.Id);
+        var table = stack.Tables.GetTableClient(StorageOptions.ConnectionsTableName);
+        await WriteOldLayoutAsync(table, old);
+        await table.UpsertEntityAsync(new TableEntity(moved, $"{TableEventOutbox.KeyPrefix}0638999999999999999-waiting") { ["Payload"] = "{}" });
+
+        var counts = await app.Services.GetRequiredService<IConnectionCensus>().CountByStatusAsync(default);
+
+        Assert.Equal(2, counts[ConnectionStatus.Active]);
+        Assert.Equal(2, counts.Values.Sum());
     }
 
     /// <summary>Puts a connection's row back where issue 19's layout change found them: row key <c>connection</c>.</summary>
