@@ -215,8 +215,15 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
         stack.Watch.ScanFiles(stack.Instances.Select(i => (i.Index, i.LogPath)));
         var leaks = stack.Watch.Leaks;
         var evidence = leaks.GroupBy(l => (l.Instance, l.Kind)).Select(g => $"app{g.Key.Instance}: {g.Count()} lines with {g.Key.Kind}, e.g. {g.First().Line}").ToList();
-        var figures = $"{stack.Watch.Lines} log lines of {stack.Instances.Count} instances checked against {stack.Ledger.Secrets().Count} tokens and codes and every link, state, cookie and key";
-        return new InvariantResult("no token, code, state, link or key in any log line", evidence.Count == 0, figures, evidence);
+        var exports = string.Join(", ", stack.Watch.Exports.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Value} {e.Key}"));
+        var figures = $"{stack.Watch.Lines} log lines and OTLP exports ({(exports.Length == 0 ? "none" : exports)}) of {stack.Instances.Count} instances " +
+            $"checked against {stack.Ledger.Secrets().Count} tokens and codes and every link, state, cookie and key";
+        if (stack.Watch.Exports.Count < 3)
+        {
+            evidence.Add($"the instances exported {(exports.Length == 0 ? "no telemetry" : "only " + exports)}: traces, metrics and logs all go to the soak's collector");
+        }
+
+        return new InvariantResult("no token, code, state, link or key in any log line or telemetry export", evidence.Count == 0, figures, evidence);
     }
 
     /// <summary>

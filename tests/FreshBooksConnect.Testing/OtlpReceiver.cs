@@ -6,11 +6,12 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace FreshBooksConnect.IntegrationTests;
+namespace FreshBooksConnect.Testing;
 
 /// <summary>
 /// An OTLP/HTTP collector on a loopback port of its own, as a developer would run one: it answers 200 to every export and keeps
-/// each request's path, content type and body, so a test sees what went over the wire.
+/// each request's signal, content type and body, so a test sees what went over the wire. Several senders can share it, each with
+/// its own endpoint path (<c>{Endpoint}/{source}</c>); a long run passes <c>onExport</c> and keeps nothing.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -27,7 +28,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public IReadOnlyList<Export> Exports => [.. _exports];
 
-    public static async Task<OtlpReceiver> StartAsync()
+    public static async Task<OtlpReceiver> StartAsync(Action<Export>? onExport = null)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -39,13 +40,25 @@ public sealed class OtlpReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var receiver = new OtlpReceiver(app, new Uri($"http://127.0.0.1:{port}"));
-        app.MapPost("/v1/{signal}", async (HttpContext context, string signal) =>
+        async Task<IResult> ReceiveAsync(HttpContext context, string source, string signal)
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
-            receiver._exports.Enqueue(new Export(signal, context.Request.ContentType ?? "", body.ToArray()));
+            var export = new Export(source, signal, context.Request.ContentType ?? "", body.ToArray());
+            if (onExport is null)
+            {
+                receiver._exports.Enqueue(export);
+            }
+            else
+            {
+                onExport(export);
+            }
+
             return Results.Ok();
-        });
+        }
+
+        app.MapPost("/v1/{signal}", (HttpContext context, string signal) => ReceiveAsync(context, "", signal));
+        app.MapPost("/{source}/v1/{signal}", ReceiveAsync);
         await app.StartAsync();
         return receiver;
     }
@@ -56,6 +69,6 @@ public sealed class OtlpReceiver : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>One export request: <c>traces</c>, <c>metrics</c> or <c>logs</c>, and its protobuf body.</summary>
-    public sealed record Export(string Signal, string ContentType, byte[] Body);
+    /// <summary>One export request: its sender's path (empty at the root), <c>traces</c>, <c>metrics</c> or <c>logs</c>, and its protobuf body.</summary>
+    public sealed record Export(string Source, string Signal, string ContentType, byte[] Body);
 }
