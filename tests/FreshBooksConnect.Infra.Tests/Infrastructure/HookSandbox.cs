@@ -284,6 +284,11 @@ internal sealed class HookSandbox : IDisposable
             : [];
     }
 
+    /// <summary>Puts one more stand-in on the PATH (e.g. <c>dotnet</c>, recording its arguments to <c>$FAKE_STATE/name-argv.log</c>).</summary>
+    public void AddStandIn(string name, string script) => WriteExecutable(name, script);
+
+    public string StateFile(string name) => Path.Combine(State, name);
+
     private void WriteExecutable(string name, string script)
     {
         var path = Path.Combine(Bin, name);
