@@ -5,8 +5,9 @@
 #
 #   ./run.sh                                  app http://localhost:7071, emulator 127.0.0.1:5100, Azurite 10000-10002
 #   APP_PORT=7072 EMULATOR_PORT=5200 ./run.sh  other ports, no settings file edited
+#   EVENTS_RECEIVER=yes ./run.sh              also a webhook receiver on 127.0.0.1:7090 that verifies and prints each event
 #
-# Ports: APP_PORT, EMULATOR_PORT, AZURITE_BLOB_PORT, AZURITE_QUEUE_PORT, AZURITE_TABLE_PORT.
+# Ports: APP_PORT, EMULATOR_PORT, AZURITE_BLOB_PORT, AZURITE_QUEUE_PORT, AZURITE_TABLE_PORT, EVENTS_RECEIVER_PORT.
 # Settings come from local.settings.json (created from local.settings.sample.json when missing, never overwritten),
 # environment variables win over it, and this script sets the port-dependent ones itself (storage connection strings,
 # FreshBooks URLs, the redirect URI) so that changing a port never means editing a file. When FreshBooks__AuthUrl
@@ -31,6 +32,12 @@ readonly FUNCTIONS_HOST=${FUNCTIONS_HOST:-auto}
 # Whether the emulator plays FreshBooks: "yes", "no" (use FreshBooks__AuthUrl/ApiUrl as configured, e.g. a
 # FreshBooks-compatible server of your own on this machine) or "auto" (when FreshBooks__AuthUrl points at this machine).
 readonly FRESHBOOKS_EMULATOR=${FRESHBOOKS_EMULATOR:-auto}
+# "yes": also start tools/EventReceiver, a webhook receiver that verifies each event's signature and prints it, and point
+# the app's Events__WebhookUrl at it. Its port: EVENTS_RECEIVER_PORT; when that is not set and 7090 is taken, any free
+# port does (only the app, told here, needs to know it).
+readonly EVENTS_RECEIVER=${EVENTS_RECEIVER:-no}
+readonly RECEIVER_PORT_GIVEN=${EVENTS_RECEIVER_PORT:+yes}
+EVENTS_RECEIVER_PORT=${EVENTS_RECEIVER_PORT:-7090}
 # Every process started here inherits this variable, so a leftover can always be traced back to its run
 # (grep -l FBC_RUN_ID=<id> /proc/*/environ); the end-to-end tests use it to prove that nothing is left behind.
 export FBC_RUN_ID=${FBC_RUN_ID:-run-$$}
@@ -40,6 +47,7 @@ readonly CONFIGURATION=Debug
 readonly TARGET_FRAMEWORK=net10.0
 readonly SETTINGS_FILE=$ROOT/local.settings.json
 readonly BUILD_STAMP=$ROOT/.run/build.stamp   # shared by all runs of this checkout, whatever RUN_LOG_DIR is
+readonly RECEIVER_BUILD_STAMP=$ROOT/.run/receiver-build.stamp
 
 # Azurite's well-known development account (public and documented; not a secret).
 readonly AZURITE_ACCOUNT=devstoreaccount1
@@ -68,8 +76,10 @@ main() {
   build
   start_azurite
   [[ $USE_EMULATOR == yes ]] && start_emulator
+  [[ $USE_RECEIVER == yes ]] && start_receiver
   wait_for azurite "Azurite" azurite_answers
   [[ $USE_EMULATOR == yes ]] && wait_for emulator "the FreshBooks emulator" http_ok "$EMULATOR_URL/_emulator/status"
+  [[ $USE_RECEIVER == yes ]] && wait_for receiver "the event receiver" http_ok "$RECEIVER_URL/"
   start_app
   wait_for app "the app" http_ok "$APP_URL/api/health"
 
@@ -92,9 +102,15 @@ check_ports() {
   local name port
   local names=(APP_PORT AZURITE_BLOB_PORT AZURITE_QUEUE_PORT AZURITE_TABLE_PORT)
   [[ $USE_EMULATOR == yes ]] && names+=(EMULATOR_PORT)
+  [[ $USE_RECEIVER == yes ]] && names+=(EVENTS_RECEIVER_PORT)
   for name in "${names[@]}"; do
     port=${!name}
     if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then die "$name=$port is not a port number."; fi
+    if [[ $name == EVENTS_RECEIVER_PORT && -z $RECEIVER_PORT_GIVEN ]] && { [[ -n ${seen[$port]:-} ]] || port_in_use 127.0.0.1 "$port"; }; then
+      EVENTS_RECEIVER_PORT=$(free_port)
+      info "port $port is taken: the event receiver takes port $EVENTS_RECEIVER_PORT (EVENTS_RECEIVER_PORT=<port> picks one)"
+      port=$EVENTS_RECEIVER_PORT
+    fi
     [[ -z ${seen[$port]:-} ]] || die "$name and ${seen[$port]} are both $port: give each service a port of its own."
     seen[$port]=$name
     # The app listens on localhost, which is both 127.0.0.1 and ::1.
@@ -105,6 +121,11 @@ check_ports() {
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+free_port() {
+  node -e 'const server = require("net").createServer();
+    server.listen(0, "127.0.0.1", () => { process.stdout.write(String(server.address().port)); server.close(); });'
+}
 
 install_npm_packages() {
   if [[ ! -x node_modules/.bin/azurite ]]; then
@@ -192,23 +213,59 @@ read_settings() {
   fi
   EMULATOR_PROJECT=src/FreshBooks.Emulator/FreshBooks.Emulator.csproj
   EMULATOR_DLL=src/FreshBooks.Emulator/bin/$CONFIGURATION/$TARGET_FRAMEWORK/FreshBooks.Emulator.dll
+
+  case $EVENTS_RECEIVER in
+    yes) USE_RECEIVER=yes ;;
+    no | '') USE_RECEIVER=no ;;
+    *) die "EVENTS_RECEIVER=$EVENTS_RECEIVER: use yes or no." ;;
+  esac
+  RECEIVER_PROJECT=tools/EventReceiver/EventReceiver.csproj
+  RECEIVER_DLL=tools/EventReceiver/bin/$CONFIGURATION/$TARGET_FRAMEWORK/EventReceiver.dll
+  if [[ $USE_RECEIVER == yes ]]; then
+    # The app signs with this secret and the receiver verifies with it. Held in a variable only: it reaches both through
+    # the environment (start_receiver), never an argument, and is never printed.
+    EVENTS_SECRET=$(setting Events__SigningSecret)
+    if [[ -n $EVENTS_SECRET ]]; then
+      EVENTS_SECRET_ORIGIN="Events__SigningSecret from your settings"
+    else
+      EVENTS_SECRET=$(node -e 'process.stdout.write("whsec_" + require("crypto").randomBytes(32).toString("base64"))')
+      EVENTS_SECRET_ORIGIN="a new one made for this run"
+    fi
+  fi
 }
 
-# Builds the app (and the emulator) once; later runs skip the ~20 s of an up-to-date `dotnet build` unless a source
-# changed since the last build. A lock keeps two runs from building at the same time.
+# Builds the app (and the emulator, and the event receiver) once; later runs skip the ~20 s of an up-to-date
+# `dotnet build` unless a source changed since the last build. A lock keeps two runs from building at the same time.
 build() {
   mkdir -p "$ROOT/.run"
   (
     flock 9
-    if ! needs_build; then
+    # The app and the emulator share a stamp; the receiver has its own, so a run without it never leaves it stale.
+    local projects=() stamps=() what=()
+    if needs_build; then
+      projects+=("$APP_PROJECT")
+      what+=("$(basename "$APP_PROJECT" .csproj)")
+      if [[ $USE_EMULATOR == yes ]]; then
+        projects+=("$EMULATOR_PROJECT")
+        what+=("the emulator")
+      fi
+      stamps+=("$BUILD_STAMP")
+    fi
+    if [[ $USE_RECEIVER == yes ]] && needs_receiver_build; then
+      projects+=("$RECEIVER_PROJECT")
+      what+=("the event receiver")
+      stamps+=("$RECEIVER_BUILD_STAMP")
+    fi
+    if ((${#projects[@]} == 0)); then
       info "build is up to date"
       exit 0
     fi
-    info "building $(basename "$APP_PROJECT" .csproj)$([[ $USE_EMULATOR == yes ]] && echo " and the emulator") (log: $RUN_LOG_DIR/build.log)"
-    touch "$BUILD_STAMP.next"   # taken before building: an edit made during the build triggers the next one
+    info "building $(join_and "${what[@]}") (log: $RUN_LOG_DIR/build.log)"
+    local stamp project
+    # Taken before building: an edit made during the build triggers the next one.
+    for stamp in "${stamps[@]}"; do touch "$stamp.next"; done
     : >"$RUN_LOG_DIR/build.log"
-    local project
-    for project in "$APP_PROJECT" $([[ $USE_EMULATOR == yes ]] && echo "$EMULATOR_PROJECT"); do
+    for project in "${projects[@]}"; do
       # No build servers or reused MSBuild nodes: they would outlive this script, and it leaves nothing behind.
       if ! DOTNET_NOLOGO=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 dotnet build "$project" -c "$CONFIGURATION" -nologo -tl:off \
         -nodeReuse:false -p:UseSharedCompilation=false -p:UseRazorBuildServer=false </dev/null >>"$RUN_LOG_DIR/build.log" 2>&1; then
@@ -216,8 +273,20 @@ build() {
         die "the build of $project failed (errors above; whole log: $RUN_LOG_DIR/build.log)."
       fi
     done
-    mv "$BUILD_STAMP.next" "$BUILD_STAMP"
+    for stamp in "${stamps[@]}"; do mv "$stamp.next" "$stamp"; done
   ) 9>"$ROOT/.run/build.lock"
+}
+
+# Usage: join_and A [B ...]; prints "A", "A and B", "A, B and C".
+join_and() {
+  local out=$1
+  shift
+  while (($# > 1)); do
+    out+=", $1"
+    shift
+  done
+  if (($# == 1)); then out+=" and $1"; fi
+  echo "$out"
 }
 
 needs_build() {
@@ -228,6 +297,12 @@ needs_build() {
   [[ $HOST_KIND == func ]] && inputs+=(local.settings.json)
   # Files only: a project directory's own time changes when its first build creates bin/ and obj/ in it.
   [[ -n $(find "${inputs[@]}" \( -name bin -o -name obj \) -prune -o -type f -newer "$BUILD_STAMP" -print -quit) ]]
+}
+
+needs_receiver_build() {
+  [[ -f $RECEIVER_BUILD_STAMP && -f $RECEIVER_DLL ]] || return 0
+  local inputs=(tools/EventReceiver Directory.Build.props Directory.Packages.props)
+  [[ -n $(find "${inputs[@]}" \( -name bin -o -name obj \) -prune -o -type f -newer "$RECEIVER_BUILD_STAMP" -print -quit) ]]
 }
 
 # Starts a service in a new session, so it leads a process group of its own: stop_all signals the whole group (a
@@ -265,6 +340,15 @@ start_emulator() {
     dotnet "$ROOT/$EMULATOR_DLL" --urls "$EMULATOR_URL"
 }
 
+start_receiver() {
+  RECEIVER_URL=http://127.0.0.1:$EVENTS_RECEIVER_PORT
+  info "starting the event receiver on $RECEIVER_URL (signing secret: $EVENTS_SECRET_ORIGIN)"
+  # Exported, not passed like the other settings: start_service hands VAR=value to env as arguments, which anyone on this
+  # machine can read. The app, started after this, inherits it the same way.
+  export Events__SigningSecret=$EVENTS_SECRET
+  start_service receiver "$ROOT" dotnet "$ROOT/$RECEIVER_DLL" --urls "$RECEIVER_URL"
+}
+
 start_app() {
   local settings=(
     "Storage=$STORAGE"
@@ -273,6 +357,7 @@ start_app() {
     "LocalHost__FunctionKey=$FUNCTION_KEY"
   )
   [[ $USE_EMULATOR == yes ]] && settings+=("FreshBooks__AuthUrl=$AUTH_URL" "FreshBooks__ApiUrl=$API_URL")
+  [[ $USE_RECEIVER == yes ]] && settings+=("Events__WebhookUrl=$RECEIVER_URL/events")
   if [[ $HOST_KIND == func ]]; then
     info "starting the app with Core Tools (func start) on $APP_URL"
     # From the build output: it holds host.json, functions.metadata and worker.config.json, and no project for
@@ -349,8 +434,16 @@ EOF
 
 EOF
   fi
+  if [[ $USE_RECEIVER == yes ]]; then
+    cat <<EOF
+  Events: the app POSTs each connection event to the event receiver ($RECEIVER_URL/events), which checks its
+  signature ($EVENTS_SECRET_ORIGIN) and prints one line per event to $logs/receiver.log, also shown below:
+  time, type, connection, webhook-id, "verified" (or "signature did not verify").
+
+EOF
+  fi
   cat <<EOF
-  Logs: $logs/app.log, $logs/azurite.log$([[ $USE_EMULATOR == yes ]] && echo ", $logs/emulator.log"). The app's log follows.
+  Logs: $logs/app.log, $logs/azurite.log$([[ $USE_EMULATOR == yes ]] && echo ", $logs/emulator.log")$([[ $USE_RECEIVER == yes ]] && echo ", $logs/receiver.log"). The app's log follows$([[ $USE_RECEIVER == yes ]] && echo ", with the receiver's").
   Ctrl-C stops everything.
 
 EOF
@@ -358,7 +451,9 @@ EOF
 
 # Shows the app's log until Ctrl-C, or until a service stops on its own (then everything stops).
 follow_app_log() {
-  tail -n 0 -F "$RUN_LOG_DIR/app.log" &
+  local logs=("$RUN_LOG_DIR/app.log")
+  [[ $USE_RECEIVER == yes ]] && logs+=("$RUN_LOG_DIR/receiver.log")
+  tail -q -n 0 -F "${logs[@]}" &
   local pids=() name status=0
   for name in "${SERVICES[@]}"; do pids+=("${PIDS[$name]}"); done
   wait -n "${pids[@]}" || status=$?

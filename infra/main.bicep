@@ -91,6 +91,9 @@ param freshBooksClientSecret string
 @description('Space-separated FreshBooks scopes to ask for; empty asks for the app\'s registered scopes.')
 param freshBooksScopes string = ''
 
+@description('Where the app POSTs connection events (Events__WebhookUrl, https); empty: the event feed only. Signed with the vault\'s events-signing-secret.')
+param eventsWebhookUrl string = ''
+
 @description('Tags on the resource group and every resource: azd finds the environment\'s resources by them.')
 var tags = {
   'azd-env-name': environmentName
@@ -205,6 +208,8 @@ module api 'app/api.bicep' = {
     freshBooksClientSecretUri: keyVault.outputs.freshBooksClientSecretUri
     tokenEncryptionKeySecretUri: keyVault.outputs.tokenEncryptionKeySecretUri
     onboardingSigningKeySecretUri: keyVault.outputs.onboardingSigningKeySecretUri
+    eventsSigningSecretUri: keyVault.outputs.eventsSigningSecretUri
+    eventsWebhookUrl: eventsWebhookUrl
   }
   // The app reads storage and resolves Key Vault references as soon as it starts: roles first.
   dependsOn: [

@@ -98,6 +98,22 @@ var rules = [
     ], '\n')
   }
   {
+    name: 'event-delivery-given-up'
+    displayName: 'FreshBooks Connect: event deliveries given up'
+    description: 'Log event 5003: the webhook did not take an event for Events__GiveUpAfter (a day of retries); it is kept as failed and the SaaS has not heard of that change. Fires on any.'
+    severity: 2
+    windowSize: 'PT5M'
+    // The line's own {EventId} (the event's id, evt_…) can take the place of the log event id in
+    // Properties, so the message text is the match to count on here.
+    // Not the events-poison queue: a delivery message that ends there loses nothing (the outbox's
+    // reminder brings its events back), and its failing executions are function-failures' to report.
+    query: join([
+      'AppTraces'
+      '| where toint(Properties["EventId"]) == 5003 or Message has "could not be delivered in"'
+      '| project TimeGenerated, Message, ConnectionId = tostring(Properties["ConnectionId"])'
+    ], '\n')
+  }
+  {
     name: 'function-failures'
     displayName: 'FreshBooks Connect: function executions failing'
     description: 'More than ${functionFailureThreshold} failed function executions in 15 minutes (any function: HTTP, sweep, queue worker).'

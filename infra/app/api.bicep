@@ -51,6 +51,12 @@ param tokenEncryptionKeySecretUri string
 @description('Versionless Key Vault URI of the onboarding link signing key.')
 param onboardingSigningKeySecretUri string
 
+@description('Versionless Key Vault URI of the events\' webhook signing secret.')
+param eventsSigningSecretUri string
+
+@description('Where events are POSTed (https); empty: no webhook, the event feed only.')
+param eventsWebhookUrl string = ''
+
 @description('Most instances Flex Consumption may scale out to.')
 param maximumInstanceCount int = 100
 
@@ -73,7 +79,7 @@ var requiredAppSettings = [
   { name: 'AzureWebJobsStorage__blobServiceUri', value: storageBlobEndpoint }
   { name: 'AzureWebJobsStorage__queueServiceUri', value: storageQueueEndpoint }
   { name: 'AzureWebJobsStorage__tableServiceUri', value: storageTableEndpoint }
-  // The app's data: tables, and the "renewals" queue (its trigger says Connection = "Storage").
+  // The app's data: tables, and the "renewals" and "events" queues (their triggers say Connection = "Storage").
   { name: 'Storage__credential', value: 'managedidentity' }
   { name: 'Storage__clientId', value: identityClientId }
   { name: 'Storage__tableServiceUri', value: storageTableEndpoint }
@@ -94,11 +100,18 @@ var requiredAppSettings = [
   { name: 'TokenProtection__Keys__k1', value: '@Microsoft.KeyVault(SecretUri=${tokenEncryptionKeySecretUri})' }
   // Onboarding links.
   { name: 'Onboarding__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${onboardingSigningKeySecretUri})' }
+  // Events: the webhook signing secret, there from the start so a webhook can be added by setting its URL alone.
+  { name: 'Events__SigningSecret', value: '@Microsoft.KeyVault(SecretUri=${eventsSigningSecretUri})' }
 ]
 
 @description('Set only when asked for: without it the app asks FreshBooks for the app\'s registered scopes.')
-var optionalAppSettings = empty(freshBooksScopes) ? [] : [
+var scopesAppSettings = empty(freshBooksScopes) ? [] : [
   { name: 'FreshBooks__Scopes', value: freshBooksScopes }
+]
+
+@description('Set only when asked for: without it events are kept in the feed (GET /api/events) and POSTed nowhere.')
+var webhookAppSettings = empty(eventsWebhookUrl) ? [] : [
+  { name: 'Events__WebhookUrl', value: eventsWebhookUrl }
 ]
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
@@ -133,7 +146,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(requiredAppSettings, optionalAppSettings)
+      appSettings: concat(requiredAppSettings, scopesAppSettings, webhookAppSettings)
     }
     functionAppConfig: {
       deployment: {

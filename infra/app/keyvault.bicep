@@ -1,6 +1,6 @@
 // Key Vault: the one home of the app's secrets. The FreshBooks client secret is yours and this
 // template writes it from FRESHBOOKS_CLIENT_SECRET on every provision. The app's own keys (the token
-// encryption key and the link signing key) are not written here at all: the postprovision hook
+// encryption key, the link signing key and the events' webhook signing secret) are not written here at all: the postprovision hook
 // creates each once, when it is missing, and nothing writes it again (see infra/hooks/app-keys.bicep).
 // A provision from any machine therefore keeps them, and the vault's protection keeps them through a
 // mistaken delete. The app never sees a secret as a plain setting: its settings are Key Vault
@@ -33,6 +33,7 @@ param retentionDays int = 0
 var appKeySecretNames = {
   tokenEncryptionKey: 'token-encryption-key'
   onboardingSigningKey: 'onboarding-signing-key'
+  eventsSigningSecret: 'events-signing-secret'
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
@@ -84,3 +85,6 @@ output tokenEncryptionKeySecretUri string = '${vault.properties.vaultUri}secrets
 
 @description('Versionless URI of the onboarding link signing key.')
 output onboardingSigningKeySecretUri string = '${vault.properties.vaultUri}secrets/${appKeySecretNames.onboardingSigningKey}'
+
+@description('Versionless URI of the events\' Standard Webhooks signing secret.')
+output eventsSigningSecretUri string = '${vault.properties.vaultUri}secrets/${appKeySecretNames.eventsSigningSecret}'

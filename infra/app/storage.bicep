@@ -1,8 +1,9 @@
 // One storage account, reached only with Entra ID (no account keys, no connection strings).
 // It holds the Functions host's own state (containers azure-webjobs-hosts and azure-webjobs-secrets),
 // the deployment package that Flex Consumption runs from,
-// and the app's data: tables for connections, consent states and the renewal index, and the
-// "renewals" queue that fans renewals out (with its poison queue, created up front so it can be watched).
+// and the app's data: tables for connections, consent states, the renewal index and events (reminders,
+// delivery leases, the feed, failed events), the "renewals" queue that fans renewals out and the
+// "events" queue that delivers events (each with its poison queue, created up front so it can be watched).
 
 @description('Storage account name: 3-24 lowercase letters and digits, globally unique.')
 @minLength(3)
@@ -26,11 +27,14 @@ var tableNames = [
   'connections'
   'consentstates'
   'renewalindex'
+  'events'
 ]
-@description('The renewal fan-out queue and its poison queue, created up front so it can be watched.')
+@description('The renewal fan-out and event delivery queues and their poison queues, created up front so they can be watched.')
 var queueNames = [
   'renewals'
   'renewals-poison'
+  'events'
+  'events-poison'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {

@@ -1,6 +1,6 @@
 // The app's own keys, created in Key Vault once. Not part of main.bicep: the postprovision hook
 // deploys this only when a key is missing from the vault, and passes only the missing ones (each a
-// fresh 32 random bytes, base64), from a parameters file that only its user can read and that it
+// fresh 32 random bytes, base64; the events' signing secret with the whsec_ prefix), from a parameters file that only its user can read and that it
 // deletes afterwards. A key that exists is never passed, so it is never written again.
 // An ARM deployment writes the secrets with the deployer's control-plane rights (the same ones that
 // deploy main.bicep), so the deployer needs no data-plane role on the vault, and secure parameters
@@ -17,6 +17,10 @@ param tokenEncryptionKey string = ''
 @description('New onboarding link signing key, base64 of 32 random bytes; empty: leave it alone.')
 @secure()
 param onboardingSigningKey string = ''
+
+@description('New events webhook signing secret, whsec_ and base64 of 32 random bytes (Standard Webhooks); empty: leave it alone.')
+@secure()
+param eventsSigningSecret string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: vaultName
@@ -37,5 +41,14 @@ resource signingKey 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(
   properties: {
     value: onboardingSigningKey
     contentType: 'base64, 32 bytes: HMAC-SHA256 key of onboarding links (Onboarding__SigningKey)'
+  }
+}
+
+resource eventsSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(eventsSigningSecret)) {
+  parent: vault
+  name: 'events-signing-secret'
+  properties: {
+    value: eventsSigningSecret
+    contentType: 'whsec_ and base64, 32 bytes: Standard Webhooks signing secret of events (Events__SigningSecret)'
   }
 }

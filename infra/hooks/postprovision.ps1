@@ -1,19 +1,24 @@
 # azd postprovision hook (Windows twin of postprovision.sh; keep the two in step).
-#  1. Key Vault is the only home of the app's own keys: token-encryption-key (the app's k1) and
-#     onboarding-signing-key. Each is created once, when the vault does not have it, and never
-#     written again. A new key is 32 random bytes, written through infra/hooks/app-keys.bicep with a
-#     parameters file only this user can read, deleted at exit: never on a command line, never in the
-#     azd environment, never printed.
+#  1. Key Vault is the only home of the app's own keys: token-encryption-key (the app's k1),
+#     onboarding-signing-key and events-signing-secret (the webhook signing secret). Each is created
+#     once, when the vault does not have it, and never written again. A new key is 32 random bytes
+#     (the events secret is whsec_ and their base64, the Standard Webhooks form), written through
+#     infra/hooks/app-keys.bicep with a parameters file only this user can read, deleted at exit: never
+#     on a command line, never in the azd environment, never printed.
 #  2. Keys an older template kept in the azd environment are removed from it once the vault holds
 #     them; a key the vault lacks is restored from that copy rather than replaced.
-#  3. After creating keys (a new environment) it waits for the new role assignments to take effect
-#     before the first deploy, then restarts the app so it resolves its Key Vault references again.
+#  3. After creating the token or link key (a new environment) it waits for the new role assignments
+#     to take effect before the first deploy. After creating any key it restarts the app so it resolves
+#     its Key Vault references again.
 # Needs the Azure CLI signed in (`az login`) to the environment's subscription.
 $ErrorActionPreference = 'Stop'
 
-$secretNames = @('token-encryption-key', 'onboarding-signing-key')
+$secretNames = @('token-encryption-key', 'onboarding-signing-key', 'events-signing-secret')
+# Older templates kept the first two in the azd environment; a newer secret has no old copy.
 $legacyNames = @{ 'token-encryption-key' = 'TOKEN_ENCRYPTION_KEY'; 'onboarding-signing-key' = 'ONBOARDING_SIGNING_KEY' }
-$parameterNames = @{ 'token-encryption-key' = 'tokenEncryptionKey'; 'onboarding-signing-key' = 'onboardingSigningKey' }
+$parameterNames = @{ 'token-encryption-key' = 'tokenEncryptionKey'; 'onboarding-signing-key' = 'onboardingSigningKey'; 'events-signing-secret' = 'eventsSigningSecret' }
+# What goes before the base64 of a new value's 32 random bytes.
+$prefixes = @{ 'events-signing-secret' = 'whsec_' }
 
 function Get-AzdValue([string] $Name) {
     $value = azd env get-value $Name 2>$null
@@ -24,6 +29,7 @@ function Get-AzdValue([string] $Name) {
 }
 
 function Get-AzdStoredValue([string] $Name) {
+    if (-not $Name) { return '' }
     $value = azd env get-value $Name 2>$null
     if ($LASTEXITCODE -ne 0) { $value = '' }
     $global:LASTEXITCODE = 0
@@ -93,7 +99,7 @@ if ($missing) {
             if (-not $key) {
                 $bytes = [byte[]]::new(32)
                 [System.Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
-                $key = [Convert]::ToBase64String($bytes)
+                $key = "$($prefixes[$name])$([Convert]::ToBase64String($bytes))"
             }
             $parameters[$parameterNames[$name]] = @{ value = $key }
         }
@@ -126,16 +132,17 @@ if ($missing) {
             Write-Host "${name}: restored into Key Vault $vault from the azd environment's old copy."
         }
         else {
-            Write-Host "${name}: created in Key Vault $vault (32 random bytes)."
+            $prefix = if ($prefixes[$name]) { "$($prefixes[$name]) and " } else { '' }
+            Write-Host "${name}: created in Key Vault $vault (${prefix}32 random bytes)."
         }
         $created += $name
     }
 }
 
-# The vault holds both keys now: an old copy in the azd environment is only a risk (plain text).
+# The vault holds every key now: an old copy in the azd environment is only a risk (plain text).
 foreach ($name in $secretNames) {
     $legacyName = $legacyNames[$name]
-    if (Get-AzdStoredValue $legacyName) {
+    if ($legacyName -and (Get-AzdStoredValue $legacyName)) {
         azd env set $legacyName '' | Out-Null
         if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
         Write-Host "${legacyName}: removed from the azd environment; the key lives in Key Vault only."
@@ -144,6 +151,9 @@ foreach ($name in $secretNames) {
 
 if ($created) {
     $waitSeconds = if ($env:ROLE_PROPAGATION_WAIT_SECONDS) { [int]$env:ROLE_PROPAGATION_WAIT_SECONDS } else { 180 }
+    # Only the events secret new: an environment from before events, whose roles took effect long ago.
+    # Its app already has the new reference and fails to start without the secret: restart it at once.
+    if (-not ($created -contains 'token-encryption-key' -or $created -contains 'onboarding-signing-key')) { $waitSeconds = 0 }
     if ($waitSeconds -gt 0) {
         Write-Host "New keys: waiting ${waitSeconds}s for this environment's new role assignments to take effect before the deploy (ROLE_PROPAGATION_WAIT_SECONDS changes this)."
         Start-Sleep -Seconds $waitSeconds

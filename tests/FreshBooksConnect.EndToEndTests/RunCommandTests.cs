@@ -1,13 +1,21 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using FreshBooksConnect.EndToEndTests.Infrastructure;
 
 namespace FreshBooksConnect.EndToEndTests;
 
 /// <summary>The README's <c>./run.sh</c> as a developer uses it: start, open the link, Ctrl-C, start again.</summary>
-public sealed class RunCommandTests
+public sealed partial class RunCommandTests
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
+
+    /// <summary>The queue trigger polls every 2 s at most; the event sweep (every minute) is the fallback.</summary>
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(75);
 
     [Fact]
     public async Task Run_prints_a_working_link_and_Ctrl_C_stops_everything_it_started_so_a_second_run_works()
@@ -66,6 +74,80 @@ public sealed class RunCommandTests
         Assert.Empty(run.Leftovers());
     }
 
+    [Fact]
+    public async Task With_EVENTS_RECEIVER_an_onboarding_reaches_the_local_receiver_as_a_verified_event_and_Ctrl_C_stops_it_too()
+    {
+        var ports = RunPorts.Free();
+        var receiverPort = FreePortOtherThan(ports);
+        var receiverUrl = $"http://127.0.0.1:{receiverPort.ToString(CultureInfo.InvariantCulture)}";
+
+        await using var run = RunCommand.Start("events-receiver", ports, new Dictionary<string, string>
+        {
+            ["EVENTS_RECEIVER"] = "yes",
+            ["EVENTS_RECEIVER_PORT"] = receiverPort.ToString(CultureInfo.InvariantCulture),
+            // None configured (whatever this checkout's local.settings.json holds): run.sh makes one for the run.
+            ["Events__SigningSecret"] = "",
+        });
+        var link = await run.WaitForLinkAsync(BrowserStack.StartTimeout);
+        var receiverLog = Path.Combine(run.LogDirectory, "receiver.log");
+
+        // The banner says where events go and where they are printed.
+        Assert.Contains($"starting the event receiver on {receiverUrl} (signing secret: a new one made for this run)", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"to the event receiver ({receiverUrl}/events)", run.Output, StringComparison.Ordinal);
+        // (The runs' logs are inside the checkout, which run.sh names relative to it.)
+        Assert.Contains($"prints one line per event to {Path.GetRelativePath(Repository.Root, receiverLog)}, also shown below", run.Output, StringComparison.Ordinal);
+
+        // An onboarding as a customer makes one: the link, the consent (the emulator's approve endpoint), the callback.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
+        using var start = await http.GetAsync(link);
+        Assert.True(start.StatusCode == HttpStatusCode.Found, $"GET {link}: {(int)start.StatusCode}{run.Describe()}");
+        using var approve = await http.PostAsync($"{run.EmulatorUrl}/_emulator/approve?url={Uri.EscapeDataString(start.Headers.Location!.AbsoluteUri)}", null);
+        Assert.True(approve.IsSuccessStatusCode, $"approve: {(int)approve.StatusCode} {await approve.Content.ReadAsStringAsync()}");
+        var callbackUrl = (await approve.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("redirect").GetString()!;
+        using var callback = await http.GetAsync(callbackUrl);
+        var page = await callback.Content.ReadAsStringAsync();
+        Assert.True(callback.StatusCode == HttpStatusCode.OK && page.Contains("FreshBooks is connected", StringComparison.Ordinal), $"callback: {(int)callback.StatusCode}{run.Describe()}");
+
+        // The receiver verified its signature with the run's secret and printed it, in its log and on run.sh's console.
+        var line = await WaitForLineAsync(receiverLog, line => line.Contains(" connection.created t-demo ", StringComparison.Ordinal), EventTimeout, run);
+        Assert.Matches(VerifiedEventLine(), line);
+        Assert.DoesNotContain("signature did not verify", File.ReadAllText(receiverLog), StringComparison.Ordinal);
+        await WaitUntilAsync(() => run.Output.Contains(line, StringComparison.Ordinal), TimeSpan.FromSeconds(10), $"the console did not show the receiver's line{run.Describe()}");
+
+        // The secret the app and the receiver share is in their environment only: not printed, not logged, no argument.
+        var running = run.Leftovers();
+        var receiver = Assert.Single(running, process => process.CommandLine.Contains("EventReceiver.dll", StringComparison.Ordinal));
+        var secret = EnvironmentVariable(receiver.Id, "Events__SigningSecret");
+        Assert.Matches("^whsec_[A-Za-z0-9+/]{43}=$", secret);
+        Assert.DoesNotContain(secret, run.Output, StringComparison.Ordinal);
+        Assert.All(Directory.EnumerateFiles(run.LogDirectory, "*.log"), log => Assert.DoesNotContain(secret, File.ReadAllText(log), StringComparison.Ordinal));
+        Assert.All(running, process => Assert.DoesNotContain(secret, process.CommandLine, StringComparison.Ordinal));
+
+        run.Interrupt();
+        await AssertStoppedCleanlyAsync(run, expectedExitCode: 130);
+        Assert.True(CanListen(receiverPort), $"the event receiver's port {receiverPort} is still taken after run.sh stopped.");
+    }
+
+    [Fact]
+    public async Task Run_refuses_a_configured_event_receiver_port_in_use_and_starts_nothing()
+    {
+        var ports = RunPorts.Free();
+        var receiverPort = FreePortOtherThan(ports);
+        using var occupant = new TcpListener(IPAddress.Loopback, receiverPort);
+        occupant.Start();
+
+        await using var run = RunCommand.Start("receiver-port-in-use", ports, new Dictionary<string, string>
+        {
+            ["EVENTS_RECEIVER"] = "yes",
+            ["EVENTS_RECEIVER_PORT"] = receiverPort.ToString(CultureInfo.InvariantCulture),
+        });
+        var exitCode = await run.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(exitCode == 1, $"run.sh: exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none (still running)"}{run.Describe()}");
+        Assert.Contains($"port {receiverPort} (EVENTS_RECEIVER_PORT) is already in use", run.Output, StringComparison.Ordinal);
+        Assert.Empty(run.Leftovers());
+    }
+
     private static async Task AssertStoppedCleanlyAsync(RunCommand run, int expectedExitCode)
     {
         var exitCode = await run.WaitForExitAsync(StopTimeout);
@@ -81,4 +163,72 @@ public sealed class RunCommandTests
         var busy = run.Ports.InUse();
         Assert.True(busy.Count == 0, $"still listening after run.sh stopped: {string.Join(", ", busy)}");
     }
+
+    /// <summary>Waits for a line of a log file that <paramref name="match"/> accepts; fails with the run's output and that log.</summary>
+    private static async Task<string> WaitForLineAsync(string path, Func<string, bool> match, TimeSpan timeout, RunCommand run)
+    {
+        string? found = null;
+        await WaitUntilAsync(
+            () => (found = File.Exists(path) ? File.ReadLines(path).FirstOrDefault(match) : null) is not null,
+            timeout,
+            $"no such line in {path} within {timeout.TotalSeconds:0}s:{Environment.NewLine}{run.LogTail("receiver")}{run.Describe()}");
+        return found!;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> done, TimeSpan timeout, string failure)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>A variable of a running process's environment (/proc/{pid}/environ), or "" when it has none.</summary>
+    private static string EnvironmentVariable(int pid, string name)
+    {
+        var prefix = name + "=";
+        return Encoding.UTF8.GetString(File.ReadAllBytes($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/environ"))
+            .Split('\0')
+            .FirstOrDefault(entry => entry.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..] ?? "";
+    }
+
+    /// <summary>A free loopback port that is none of the run's other five.</summary>
+    private static int FreePortOtherThan(RunPorts ports)
+    {
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            if (!ports.All.Contains(port))
+            {
+                return port;
+            }
+        }
+    }
+
+    private static bool CanListen(int port)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, port);
+        try
+        {
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    /// <summary>The receiver's line for a verified event: time, type, connection, webhook-id (the event's id), "verified".</summary>
+    [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ connection\.created t-demo webhook-id evt_[0-9a-f]{32} verified$")]
+    private static partial Regex VerifiedEventLine();
 }

@@ -37,7 +37,7 @@ public sealed class MonitoringTemplateTests(CompiledTemplate compiled)
     public void There_is_one_rule_for_each_way_a_customer_is_lost_or_stalled()
     {
         Assert.Equal(
-            ["function-failures", "pair-not-saved", "reconsents", "renewal-failure-rate", "renewal-poison-queue"],
+            ["event-delivery-given-up", "function-failures", "pair-not-saved", "reconsents", "renewal-failure-rate", "renewal-poison-queue"],
             Rules.Keys.Order(StringComparer.Ordinal));
     }
 
@@ -94,6 +94,24 @@ public sealed class MonitoringTemplateTests(CompiledTemplate compiled)
         var queueLogs = compiled.ModuleWith("Microsoft.Insights/diagnosticSettings").ResourcesOfType("Microsoft.Insights/diagnosticSettings")
             .Single(setting => ((string?)setting["scope"])!.Contains("queueServices", StringComparison.Ordinal));
         Assert.Contains(queueLogs["properties"]!["logs"]!.AsArray(), log => (string?)log!["category"] == "StorageWrite" && (bool?)log["enabled"] == true);
+    }
+
+    [Fact]
+    public void An_event_delivery_given_up_alerts_at_once_on_log_event_5003_or_its_message()
+    {
+        var rule = Rules["event-delivery-given-up"];
+        var query = (string)rule["query"]!;
+
+        Assert.Equal(2, (int?)rule["severity"]);
+        Assert.Equal("PT5M", (string?)rule["windowSize"]);
+        Assert.Contains("AppTraces", query, StringComparison.Ordinal);
+        Assert.Contains("toint(Properties[\"EventId\"]) == 5003", query, StringComparison.Ordinal);
+        Assert.Contains("Message has \"could not be delivered in\"", query, StringComparison.Ordinal);
+        Assert.DoesNotContain("summarize", query, StringComparison.Ordinal);
+
+        // The text matched is the app's own log line for an event given up (Log.EventDeliveryFailed).
+        var log = File.ReadAllText(Repo.PathTo("src", "FreshBooksConnect", "Diagnostics", "Log.Events.cs"));
+        Assert.Matches(@"\[LoggerMessage\(5003, LogLevel\.Error, ""[^""]*could not be delivered in \{Attempts\} tries", log);
     }
 
     [Fact]

@@ -12,13 +12,14 @@ public sealed class PostprovisionHookTests : IDisposable
 {
     private const string TokenKey = "token-encryption-key";
     private const string SigningKey = "onboarding-signing-key";
+    private const string EventsSecret = "events-signing-secret";
 
     private readonly HookSandbox _sandbox = new();
 
     public void Dispose() => _sandbox.Dispose();
 
     [Fact]
-    public async Task A_new_environment_gets_two_different_random_32_byte_keys_in_the_vault_and_a_restart()
+    public async Task A_new_environment_gets_three_different_random_32_byte_keys_in_the_vault_and_a_restart()
     {
         _sandbox.StoreCredentials();
         _sandbox.StoreProvisionOutputs();
@@ -29,11 +30,56 @@ public sealed class PostprovisionHookTests : IDisposable
         var secrets = _sandbox.Secrets();
         var token = Convert.FromBase64String(secrets[TokenKey]);
         var signing = Convert.FromBase64String(secrets[SigningKey]);
+        var events = WebhookSecretBytes(secrets[EventsSecret]);
         Assert.Equal(32, token.Length);
         Assert.Equal(32, signing.Length);
-        Assert.NotEqual(token, signing);
+        Assert.Equal(32, events.Length);
+        Assert.Equal(3, new[] { token, signing, events }.Select(Convert.ToBase64String).Distinct().Count());
         Assert.Equal(1, _sandbox.Restarts);
         Assert.Contains($"{TokenKey}: created in Key Vault {HookSandbox.Vault}", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"{EventsSecret}: created in Key Vault {HookSandbox.Vault} (whsec_ and 32 random bytes).", run.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_events_signing_secret_is_whsec_and_the_base64_of_32_random_bytes_the_Standard_Webhooks_form()
+    {
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
+
+        var run = await _sandbox.RunAsync("postprovision.sh");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var secret = _sandbox.Secrets()[EventsSecret];
+        Assert.Matches("^whsec_[A-Za-z0-9+/]{43}=$", secret);
+        Assert.Equal(32, WebhookSecretBytes(secret).Length);
+        // The StandardWebhooks package takes it as it is: a signature made with it verifies with the same secret.
+        var webhook = new StandardWebhooks.StandardWebhook(secret);
+        var signature = webhook.Sign("evt_1", DateTimeOffset.UnixEpoch, "{}");
+        Assert.StartsWith("v1,", signature, StringComparison.Ordinal);
+        Assert.NotEqual(signature, new StandardWebhooks.StandardWebhook("whsec_" + Convert.ToBase64String(new byte[32])).Sign("evt_1", DateTimeOffset.UnixEpoch, "{}"));
+    }
+
+    [Fact]
+    public async Task An_environment_from_before_events_gets_only_the_events_secret_keeps_its_keys_and_restarts_at_once()
+    {
+        var tokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        _sandbox.StoreSecret(TokenKey, tokenKey);
+        _sandbox.StoreSecret(SigningKey, signingKey);
+        _sandbox.StoreCredentials();
+        _sandbox.StoreProvisionOutputs();
+
+        // A wait would show: this environment's role assignments are old, so there is none.
+        var run = await _sandbox.RunAsync("postprovision.sh", new Dictionary<string, string?> { ["ROLE_PROPAGATION_WAIT_SECONDS"] = "30" });
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(tokenKey, _sandbox.Secrets()[TokenKey]);
+        Assert.Equal(signingKey, _sandbox.Secrets()[SigningKey]);
+        Assert.Equal(32, WebhookSecretBytes(_sandbox.Secrets()[EventsSecret]).Length);
+        var deployment = Assert.Single(_sandbox.Deployments());
+        Assert.Equal(["vaultName", "eventsSigningSecret"], deployment["parameters"]!.AsArray().Select(name => (string?)name));
+        Assert.DoesNotContain("waiting", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(1, _sandbox.Restarts);
     }
 
     [Fact]
@@ -50,7 +96,7 @@ public sealed class PostprovisionHookTests : IDisposable
         Assert.Equal(HookSandbox.ResourceGroup, (string?)deployment["resourceGroup"]);
         Assert.Equal("600", (string?)deployment["mode"]);
         Assert.False(File.Exists((string)deployment["parametersFile"]!), "The parameters file with the keys was left behind.");
-        Assert.Equal(["vaultName", "tokenEncryptionKey", "onboardingSigningKey"], deployment["parameters"]!.AsArray().Select(name => (string?)name));
+        Assert.Equal(["vaultName", "tokenEncryptionKey", "onboardingSigningKey", "eventsSigningSecret"], deployment["parameters"]!.AsArray().Select(name => (string?)name));
     }
 
     [Fact]
@@ -59,8 +105,10 @@ public sealed class PostprovisionHookTests : IDisposable
         // The environment exists in Azure with its keys; this machine has a fresh .azure folder.
         var tokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var eventsSecret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         _sandbox.StoreSecret(TokenKey, tokenKey);
         _sandbox.StoreSecret(SigningKey, signingKey);
+        _sandbox.StoreSecret(EventsSecret, eventsSecret);
         _sandbox.StoreCredentials();
 
         var pre = await _sandbox.RunAsync("preprovision.sh");
@@ -69,10 +117,11 @@ public sealed class PostprovisionHookTests : IDisposable
 
         Assert.True(pre.ExitCode == 0, pre.ToString());
         Assert.True(post.ExitCode == 0, post.ToString());
-        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey }, _sandbox.Secrets());
+        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey, [EventsSecret] = eventsSecret }, _sandbox.Secrets());
         Assert.Empty(_sandbox.Deployments());
         Assert.Equal(0, _sandbox.Restarts);
         Assert.Contains($"{TokenKey}: in Key Vault {HookSandbox.Vault}, kept.", post.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"{EventsSecret}: in Key Vault {HookSandbox.Vault}, kept.", post.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -86,6 +135,7 @@ public sealed class PostprovisionHookTests : IDisposable
         var second = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Equal(3, first.Count);
         Assert.Equal(first, _sandbox.Secrets());
         Assert.Single(_sandbox.Deployments());
         Assert.Equal(1, _sandbox.Restarts);
@@ -105,7 +155,7 @@ public sealed class PostprovisionHookTests : IDisposable
         Assert.Equal(tokenKey, _sandbox.Secrets()[TokenKey]);
         Assert.Equal(32, Convert.FromBase64String(_sandbox.Secrets()[SigningKey]).Length);
         var deployment = Assert.Single(_sandbox.Deployments());
-        Assert.Equal(["vaultName", "onboardingSigningKey"], deployment["parameters"]!.AsArray().Select(name => (string?)name));
+        Assert.Equal(["vaultName", "onboardingSigningKey", "eventsSigningSecret"], deployment["parameters"]!.AsArray().Select(name => (string?)name));
     }
 
     [Fact]
@@ -117,8 +167,9 @@ public sealed class PostprovisionHookTests : IDisposable
         var first = await _sandbox.RunAsync("postprovision.sh");
         var second = await _sandbox.RunAsync("postprovision.sh");
 
-        var keys = _sandbox.Secrets().Values.ToList();
-        Assert.Equal(2, keys.Count);
+        // Each value whole, and the events secret's base64 alone (without its whsec_ prefix) too.
+        var keys = _sandbox.Secrets().Values.SelectMany(key => key.StartsWith("whsec_", StringComparison.Ordinal) ? [key, key["whsec_".Length..]] : new[] { key }).ToList();
+        Assert.Equal(4, keys.Count);
         var output = string.Concat(pre.StandardOutput, pre.StandardError, first.StandardOutput, first.StandardError, second.StandardOutput, second.StandardError);
         var arguments = _sandbox.AllArguments();
         Assert.NotEmpty(arguments);
@@ -135,8 +186,10 @@ public sealed class PostprovisionHookTests : IDisposable
     {
         var tokenKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var eventsSecret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         _sandbox.StoreSecret(TokenKey, tokenKey);
         _sandbox.StoreSecret(SigningKey, signingKey);
+        _sandbox.StoreSecret(EventsSecret, eventsSecret);
         _sandbox.StoreCredentials();
         _sandbox.Store("TOKEN_ENCRYPTION_KEY", tokenKey);
         _sandbox.Store("ONBOARDING_SIGNING_KEY", signingKey);
@@ -147,7 +200,7 @@ public sealed class PostprovisionHookTests : IDisposable
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.DoesNotContain("TOKEN_ENCRYPTION_KEY", _sandbox.Env().Keys);
         Assert.DoesNotContain("ONBOARDING_SIGNING_KEY", _sandbox.Env().Keys);
-        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey }, _sandbox.Secrets());
+        Assert.Equal(new Dictionary<string, string> { [TokenKey] = tokenKey, [SigningKey] = signingKey, [EventsSecret] = eventsSecret }, _sandbox.Secrets());
         Assert.Empty(_sandbox.Deployments());
         Assert.Contains("TOKEN_ENCRYPTION_KEY: removed from the azd environment", run.StandardOutput, StringComparison.Ordinal);
     }
@@ -165,7 +218,9 @@ public sealed class PostprovisionHookTests : IDisposable
         var run = await _sandbox.RunAsync("postprovision.sh");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(new Dictionary<string, string> { [TokenKey] = oldTokenKey, [SigningKey] = signingKey }, _sandbox.Secrets());
+        Assert.Equal(oldTokenKey, _sandbox.Secrets()[TokenKey]);
+        Assert.Equal(signingKey, _sandbox.Secrets()[SigningKey]);
+        Assert.StartsWith("whsec_", _sandbox.Secrets()[EventsSecret], StringComparison.Ordinal);
         Assert.DoesNotContain("TOKEN_ENCRYPTION_KEY", _sandbox.Env().Keys);
         Assert.Contains($"{TokenKey}: restored into Key Vault", run.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain(oldTokenKey, run.StandardOutput + run.StandardError, StringComparison.Ordinal);
@@ -212,5 +267,12 @@ public sealed class PostprovisionHookTests : IDisposable
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("AZURE_KEY_VAULT_NAME", run.StandardError, StringComparison.Ordinal);
         Assert.Empty(_sandbox.Secrets());
+    }
+
+    /// <summary>The random bytes of a Standard Webhooks secret: base64 after <c>whsec_</c>.</summary>
+    private static byte[] WebhookSecretBytes(string secret)
+    {
+        Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
+        return Convert.FromBase64String(secret["whsec_".Length..]);
     }
 }

@@ -47,8 +47,11 @@ public sealed class ProtectionAndAzdTests(CompiledTemplate compiled)
 
         var template = JsonNode.Parse(build.StandardOutput)!.AsObject();
         var secrets = Arm.Resources(template).Where(resource => (string?)resource["type"] == "Microsoft.KeyVault/vaults/secrets").ToList();
-        Assert.Equal(2, secrets.Count);
-        foreach (var (secret, parameter) in new[] { ("token-encryption-key", "tokenEncryptionKey"), ("onboarding-signing-key", "onboardingSigningKey") })
+        Assert.Equal(3, secrets.Count);
+        foreach (var (secret, parameter) in new[]
+        {
+            ("token-encryption-key", "tokenEncryptionKey"), ("onboarding-signing-key", "onboardingSigningKey"), ("events-signing-secret", "eventsSigningSecret"),
+        })
         {
             var resource = Assert.Single(secrets, resource => ((string)resource["name"]!).Contains($"'{secret}'", StringComparison.Ordinal));
             Assert.Equal($"[not(empty(parameters('{parameter}')))]", (string?)resource["condition"]);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -36,24 +37,67 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
         ["FreshBooks__ClientId"] = "contract-client-id",
         ["FreshBooks__RedirectUri"] = "https://func-api-contract0example.azurewebsites.net/api/callback",
         ["FreshBooks__Scopes"] = "user:profile:read",
+        ["Events__WebhookUrl"] = "https://saas.example.com/webhooks/freshbooks",
+    };
+
+    /// <summary>
+    /// What Azure resolves a Key Vault reference to where local.settings.sample.json has no value: a secret of the form
+    /// the postprovision hook creates (locally, run.sh makes the events secret per run).
+    /// </summary>
+    private static readonly Dictionary<string, string> VaultValues = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Events__SigningSecret"] = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
     };
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void App_configured_with_exactly_the_templates_settings_passes_its_start_up_validation(bool withScopes)
+    [InlineData]
+    [InlineData("FreshBooks__Scopes")]
+    [InlineData("Events__WebhookUrl")]
+    [InlineData("FreshBooks__Scopes", "Events__WebhookUrl")]
+    public void App_configured_with_exactly_the_templates_settings_passes_its_start_up_validation(params string[] optional)
     {
-        var settings = TemplateSettings(withScopes);
+        var settings = TemplateSettings(optional);
 
         var failure = Validate(settings);
 
         Assert.True(failure is null, $"Start-up validation failed with the template's settings ({string.Join(", ", settings.Keys)}): {failure}");
+        Assert.Equal(optional.Contains("Events__WebhookUrl"), settings.ContainsKey("Events__WebhookUrl"));
+        Assert.True(settings.ContainsKey("Events__SigningSecret"), "The template no longer sets Events__SigningSecret.");
+    }
+
+    [Fact]
+    public async Task With_a_webhook_url_the_app_validates_with_the_signing_secret_the_postprovision_hook_puts_in_the_vault()
+    {
+        using var sandbox = new HookSandbox();
+        sandbox.StoreCredentials();
+        sandbox.StoreProvisionOutputs();
+        var run = await sandbox.RunAsync("postprovision.sh");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var settings = TemplateSettings("Events__WebhookUrl");
+        settings["Events__SigningSecret"] = sandbox.Secrets()["events-signing-secret"];
+
+        var failure = Validate(settings);
+
+        Assert.True(failure is null, $"Start-up validation failed with the hook's signing secret and a webhook URL: {failure}");
+    }
+
+    [Fact]
+    public void With_a_webhook_url_and_the_signing_secret_reference_unresolved_start_up_validation_fails_naming_the_secret()
+    {
+        // What App Service leaves in a setting whose Key Vault reference it could not resolve (the secret not created yet).
+        var settings = TemplateSettings("Events__WebhookUrl");
+        settings["Events__SigningSecret"] = "@Microsoft.KeyVault(SecretUri=https://kv-contract.vault.azure.net/secrets/events-signing-secret)";
+
+        var failure = Validate(settings);
+
+        Assert.NotNull(failure);
+        Assert.Contains("Events__SigningSecret", failure.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public void Without_FreshBooks__ClientId_start_up_validation_fails_naming_that_setting()
     {
-        var settings = TemplateSettings(withScopes: false);
+        var settings = TemplateSettings();
         Assert.True(settings.Remove("FreshBooks__ClientId"));
 
         var failure = Validate(settings);
@@ -77,15 +121,18 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
     }
 
     /// <summary>
-    /// Exactly the names the compiled template sets. Each value: the template's own value where it is a
-    /// literal (what Azure will have); else the working local value from local.settings.sample.json
-    /// (Key Vault references included, since Azure resolves them to the secret); else a plausible Azure value.
+    /// Exactly the names the compiled template sets, with the conditional ones named in <paramref name="optional"/>.
+    /// Each value: the template's own value where it is a literal (what Azure will have); else the working local value
+    /// from local.settings.sample.json (Key Vault references included, since Azure resolves them to the secret); else
+    /// the secret the vault holds; else a plausible Azure value.
     /// </summary>
-    private Dictionary<string, string?> TemplateSettings(bool withScopes)
+    private Dictionary<string, string?> TemplateSettings(params string[] optional)
     {
         var sample = SampleValues();
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var setting in compiled.AppSettings().Where(setting => withScopes || !setting.Conditional))
+        var conditional = compiled.AppSettings().Where(setting => setting.Conditional).Select(setting => setting.Name).ToList();
+        Assert.All(optional, name => Assert.Contains(name, conditional));
+        foreach (var setting in compiled.AppSettings().Where(setting => !setting.Conditional || optional.Contains(setting.Name)))
         {
             var isKeyVaultReference = setting.Value.Contains("@Microsoft.KeyVault(", StringComparison.Ordinal);
             var isLiteral = !setting.Value.StartsWith('[') && !setting.Conditional && !isKeyVaultReference;
@@ -97,9 +144,13 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
             {
                 settings[setting.Name] = local;
             }
+            else if (isKeyVaultReference && VaultValues.TryGetValue(setting.Name, out var secret))
+            {
+                settings[setting.Name] = secret;
+            }
             else
             {
-                Assert.False(isKeyVaultReference, $"local.settings.sample.json has no value for {setting.Name}, which Azure reads from Key Vault.");
+                Assert.False(isKeyVaultReference, $"Neither local.settings.sample.json nor {nameof(VaultValues)} has a value for {setting.Name}, which Azure reads from Key Vault.");
                 Assert.True(
                     AzureValues.TryGetValue(setting.Name, out var azure),
                     $"No value for {setting.Name}: add it to local.settings.sample.json or to {nameof(AzureValues)} here.");

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FreshBooksConnect.Infra.Tests.Infrastructure;
+using FreshBooksConnect.Storage;
 using Xunit;
 
 namespace FreshBooksConnect.Infra.Tests;
@@ -32,6 +33,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         "TokenProtection__CurrentKeyId",
         "TokenProtection__Keys__k1",
         "Onboarding__SigningKey",
+        "Events__SigningSecret",
     ];
 
     private const string KeyVaultReference = "@Microsoft.KeyVault(";
@@ -39,7 +41,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     private Dictionary<string, AppSetting> Settings => compiled.AppSettings().ToDictionary(setting => setting.Name);
 
     [Fact]
-    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes()
+    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_and_the_webhook_url()
     {
         var settings = compiled.AppSettings();
 
@@ -47,8 +49,9 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Equal(
             RequiredSettings.Order(StringComparer.Ordinal),
             settings.Where(setting => !setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
-        var scopes = Assert.Single(settings, setting => setting.Conditional);
-        Assert.Equal("FreshBooks__Scopes", scopes.Name);
+        Assert.Equal(
+            ["Events__WebhookUrl", "FreshBooks__Scopes"],
+            settings.Where(setting => setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -64,10 +67,32 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Equal("[parameters('freshBooksScopes')]", (string?)compiled.App.Resolve(JsonValue.Create("[parameters('freshBooksScopes')]")));
     }
 
+    [Fact]
+    public void Webhook_url_is_set_only_when_EVENTS_WEBHOOK_URL_is_and_comes_from_it_unchanged()
+    {
+        var webhook = Settings["Events__WebhookUrl"];
+        var variable = (string)compiled.App.Template["variables"]!.AsObject()
+            .Single(pair => pair.Value is JsonValue value && ((string?)value)?.Contains("'Events__WebhookUrl'", StringComparison.Ordinal) == true)
+            .Value!;
+
+        Assert.StartsWith("[if(empty(parameters('eventsWebhookUrl')), createArray(),", variable, StringComparison.Ordinal);
+        Assert.Equal("parameters('eventsWebhookUrl')", webhook.Value);
+        Assert.Equal("", (string?)compiled.App.Template["parameters"]!["eventsWebhookUrl"]!["defaultValue"]);
+        // main passes its own parameter, empty by default, which main.parameters.json fills from the azd environment.
+        Assert.Equal("[parameters('eventsWebhookUrl')]", (string?)compiled.App.Resolve(JsonValue.Create("[parameters('eventsWebhookUrl')]")));
+        var parameter = compiled.Root["parameters"]!["eventsWebhookUrl"]!;
+        Assert.Equal("string", (string?)parameter["type"]);
+        Assert.Equal("", (string?)parameter["defaultValue"]);
+        var file = JsonNode.Parse(File.ReadAllText(Repo.PathTo("infra", "main.parameters.json")))!["parameters"]!;
+        Assert.Equal("${EVENTS_WEBHOOK_URL}", (string?)file["eventsWebhookUrl"]!["value"]);
+    }
+
     [Theory]
     [InlineData("FreshBooks__ClientSecret", true)]
     [InlineData("TokenProtection__Keys__k1", true)]
     [InlineData("Onboarding__SigningKey", true)]
+    [InlineData("Events__SigningSecret", true)]
+    [InlineData("Events__WebhookUrl", false)]
     [InlineData("Some__Password", true)]
     [InlineData("Other_CONNECTION_STRING", true)]
     [InlineData("APPLICATIONINSIGHTS_CONNECTION_STRING", false)]
@@ -84,7 +109,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         var secretSettings = compiled.AppSettings().Where(setting => LooksSecret(setting.Name)).ToList();
 
         Assert.Equal(
-            ["FreshBooks__ClientSecret", "Onboarding__SigningKey", "TokenProtection__Keys__k1"],
+            ["Events__SigningSecret", "FreshBooks__ClientSecret", "Onboarding__SigningKey", "TokenProtection__Keys__k1"],
             secretSettings.Select(setting => setting.Name).Order(StringComparer.Ordinal));
         Assert.All(secretSettings, setting =>
         {
@@ -149,11 +174,18 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         var hook = File.ReadAllText(Repo.PathTo("infra", "hooks", "postprovision.sh"));
         var hookNames = Regex.Match(hook, "secret_names=\"([^\"]+)\"").Groups[1].Value.Split(' ').Order(StringComparer.Ordinal);
 
-        Assert.Equal(["onboarding-signing-key", "token-encryption-key"], names);
+        Assert.Equal(["events-signing-secret", "onboarding-signing-key", "token-encryption-key"], names);
         Assert.Equal(names, hookNames);
         Assert.Contains("variables('appKeySecretNames').tokenEncryptionKey", (string?)outputs["outputs"]!["tokenEncryptionKeySecretUri"]!["value"], StringComparison.Ordinal);
         Assert.Contains("variables('appKeySecretNames').onboardingSigningKey", (string?)outputs["outputs"]!["onboardingSigningKeySecretUri"]!["value"], StringComparison.Ordinal);
         Assert.Contains(".outputs.tokenEncryptionKeySecretUri.value", compiled.App.Deployment["properties"]!["parameters"]!["tokenEncryptionKeySecretUri"]!["value"]!.ToString(), StringComparison.Ordinal);
+
+        // Events__SigningSecret: a reference to events-signing-secret, through the vault module's output.
+        Assert.Equal(
+            "[format('{0}secrets/{1}', reference('vault').vaultUri, variables('appKeySecretNames').eventsSigningSecret)]",
+            (string?)outputs["outputs"]!["eventsSigningSecretUri"]!["value"]);
+        Assert.Contains(".outputs.eventsSigningSecretUri.value", compiled.App.Deployment["properties"]!["parameters"]!["eventsSigningSecretUri"]!["value"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal("[format('@Microsoft.KeyVault(SecretUri={0})', parameters('eventsSigningSecretUri'))]", Settings["Events__SigningSecret"].Value);
     }
 
     [Fact]
@@ -264,8 +296,12 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.False((bool?)properties["allowBlobPublicAccess"]);
         Assert.True((bool?)properties["supportsHttpsTrafficOnly"]);
 
-        Assert.Equal(["connections", "consentstates", "renewalindex"], ChildNames(storage, "Microsoft.Storage/storageAccounts/tableServices/tables"));
-        Assert.Equal(["renewals", "renewals-poison"], ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
+        Assert.Equal(["connections", "consentstates", "events", "renewalindex"], ChildNames(storage, "Microsoft.Storage/storageAccounts/tableServices/tables"));
+        Assert.Equal(["events", "events-poison", "renewals", "renewals-poison"], ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
+        // The names the app uses (its queue triggers name theirs at compile time; a poison queue is the queue's name + "-poison").
+        Assert.Contains(StorageOptions.EventsTableName, ChildNames(storage, "Microsoft.Storage/storageAccounts/tableServices/tables"));
+        Assert.Contains(StorageOptions.EventQueueName + "-poison", ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
+        Assert.Contains(StorageOptions.RenewalQueueName + "-poison", ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
         Assert.All(storage.ResourcesOfType("Microsoft.Storage/storageAccounts/blobServices/containers"), container => Assert.Equal("None", (string?)container["properties"]!["publicAccess"]));
     }
 
@@ -408,6 +444,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["freshBooksClientId"] = "${FRESHBOOKS_CLIENT_ID}",
             ["freshBooksClientSecret"] = "${FRESHBOOKS_CLIENT_SECRET}",
             ["freshBooksScopes"] = "${FRESHBOOKS_SCOPES}",
+            ["eventsWebhookUrl"] = "${EVENTS_WEBHOOK_URL}",
             ["deployerDataAccess"] = "${DEPLOYER_DATA_ACCESS}",
             ["keyVaultPurgeProtection"] = "${KEY_VAULT_PURGE_PROTECTION}",
             ["keyVaultRetentionDays"] = "${KEY_VAULT_RETENTION_DAYS}",

@@ -216,6 +216,31 @@ public sealed class FreshBooksAnswerTests(ConnectStack stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_consent_gives_back_the_grant_of_a_connection_that_needed_one()
+    {
+        var (_, _, id) = await App.ConnectAsync("refused-then-back");
+        var grantsBefore = stack.Emulator.LiveGrantCount;
+
+        // FreshBooks rotates the pair and answers 200 without it; the next refresh, with the spent token, is refused. The grant
+        // lives on at FreshBooks, and the app does not revoke it then: another instance might hold the newer pair, unsaved.
+        stack.Clock.Advance(TimeSpan.FromHours(11.5));
+        stack.Emulator.Faults.EnqueueToken(TokenFault.OddAnswer(TokenAnswerShape.RefreshTokenMissing));
+        await RenewalDriver.SweepAndRenewAsync(stack, App);
+        var connection = await RenewalDriver.ConnectionAsync(App, id);
+        stack.Clock.Advance(connection.NextRenewalAt!.Value - stack.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+        await RenewalDriver.SweepAndRenewAsync(stack, App);
+        Assert.Equal(ConnectionStatus.NeedsReconsent, (await RenewalDriver.ConnectionAsync(App, id)).Status);
+        Assert.Equal(grantsBefore, stack.Emulator.LiveGrantCount);
+
+        // The customer consents again: the new grant is stored, and the old one is revoked with the token the app holds.
+        var (status, _, _) = await App.ConnectAsync("refused-then-back");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(grantsBefore, stack.Emulator.LiveGrantCount);
+        Assert.Equal(ConnectionStatus.Active, (await RenewalDriver.ConnectionAsync(App, id)).Status);
+    }
+
+    [Fact]
     public async Task A_renewal_overtaken_by_a_reconsent_gives_way_and_leaves_exactly_one_live_grant()
     {
         var hooks = new FreshBooksHooks();

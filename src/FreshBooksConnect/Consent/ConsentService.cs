@@ -247,10 +247,13 @@ public sealed partial class ConsentService(
         }
     }
 
-    /// <summary>The grant a consent replaced is used by no one any more.</summary>
+    /// <summary>
+    /// The grant a consent replaced is used by no one any more, whatever the connection's status was: a connection that needed
+    /// a new consent may hold a grant whose revoke failed then, or whose newest pair never reached us.
+    /// </summary>
     private async Task RevokeReplacedAsync(Connection? replaced, TokenGrant grant)
     {
-        if (replaced is { Status: ConnectionStatus.Active, TokensReadable: true } && replaced.RefreshToken != grant.RefreshToken)
+        if (replaced is { TokensReadable: true } && replaced.RefreshToken != grant.RefreshToken)
         {
             await freshBooks.RevokeAsync(replaced.RefreshToken, CancellationToken.None).ConfigureAwait(false);
         }

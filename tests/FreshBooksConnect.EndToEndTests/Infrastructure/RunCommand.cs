@@ -64,8 +64,9 @@ public sealed partial class RunCommand : IAsyncDisposable
     /// Starts <c>./run.sh</c> from the repository root. The settings that decide where FreshBooks and the redirect go
     /// are passed as environment variables, so a developer's own local.settings.json (say, pointed at a tunnel) can't
     /// change what is tested; everything else comes from local.settings.json, as for anyone running the command.
+    /// <paramref name="extra"/> adds variables, or overrides these (e.g. <c>EVENTS_RECEIVER=yes</c>).
     /// </summary>
-    public static RunCommand Start(string name, RunPorts ports)
+    public static RunCommand Start(string name, RunPorts ports, IReadOnlyDictionary<string, string>? extra = null)
     {
         var logDirectory = Path.Combine(AppContext.BaseDirectory, "runs", name);
         if (Directory.Exists(logDirectory))
@@ -104,6 +105,11 @@ public sealed partial class RunCommand : IAsyncDisposable
             ["FreshBooks__ClientSecret"] = ClientSecret,
             ["LocalHost__FunctionKey"] = FunctionKey,
         };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -152,7 +158,7 @@ public sealed partial class RunCommand : IAsyncDisposable
     /// <summary>The processes of this run still alive (any process carrying its run id or naming one of its ports).</summary>
     public IReadOnlyList<ProcessInfo> Leftovers() => ProcessInfo.Find(RunId, Ports.All);
 
-    /// <summary>The last lines of a service's log (<c>app</c>, <c>emulator</c>, <c>azurite</c>), for failure messages.</summary>
+    /// <summary>The last lines of a service's log (<c>app</c>, <c>emulator</c>, <c>azurite</c>, <c>receiver</c>), for failure messages.</summary>
     public string LogTail(string service, int lines = 40)
     {
         var path = Path.Combine(LogDirectory, service + ".log");

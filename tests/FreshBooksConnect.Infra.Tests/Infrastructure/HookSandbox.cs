@@ -48,7 +48,7 @@ internal sealed class HookSandbox : IDisposable
         const fail = (code, message) => { process.stderr.write(message + '\n'); process.exit(code); };
         const restarts = () => has('restarts') ? read('restarts').split('\n').filter(Boolean).length : 0;
         const command = args.slice(0, 3).join(' ');
-        const secretParameters = { tokenEncryptionKey: 'token-encryption-key', onboardingSigningKey: 'onboarding-signing-key' };
+        const secretParameters = { tokenEncryptionKey: 'token-encryption-key', onboardingSigningKey: 'onboarding-signing-key', eventsSigningSecret: 'events-signing-secret' };
 
         if (command.startsWith('account show')) {
           if (has('signed-out')) fail(1, "ERROR: Please run 'az login' to setup account.");
