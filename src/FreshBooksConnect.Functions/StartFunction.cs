@@ -35,6 +35,8 @@ public sealed class StartFunction(ConsentService consent)
                 return new Redirect(consentUrl);
             case { Outcome: StartOutcome.LinkRequired }:
                 return ConsentPages.LinkRequired();
+            case { Outcome: StartOutcome.LinkUsed }:
+                return ConsentPages.LinkUsed(result.ReturnUrl);
             case { Outcome: StartOutcome.LinkExpired }:
                 return ConsentPages.LinkExpired();
             case { Outcome: StartOutcome.Unavailable }:

@@ -51,6 +51,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
+        services.TryAddSingleton<ILinkUseStore, TableLinkUseStore>();
         services.TryAddSingleton<TableRenewalIndex>();
         services.TryAddSingleton<IRenewalIndex>(sp => sp.GetRequiredService<TableRenewalIndex>());
         services.TryAddSingleton<IRenewalIndexWriter>(sp => sp.GetRequiredService<TableRenewalIndex>());
