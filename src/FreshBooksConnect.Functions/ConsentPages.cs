@@ -31,6 +31,11 @@ public static class ConsentPages
         link: ReturnLink(returnUrl),
         linkText: "Return to the app");
 
+    public static Page TooManyStarts() => new(
+        StatusCodes.Status429TooManyRequests,
+        "Too many attempts",
+        "This link was opened too many times in a short while from your network, so nothing was started. Please wait a minute and open it again.");
+
     public static Page Unavailable() => new(
         StatusCodes.Status503ServiceUnavailable,
         "Something went wrong on our side",

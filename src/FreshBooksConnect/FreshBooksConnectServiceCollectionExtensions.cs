@@ -65,6 +65,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<OnboardingLinks>();
+        services.TryAddSingleton<StartThrottle>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();
         services.TryAddSingleton<IEventFeed, TableEventFeed>();
         services.TryAddSingleton<EventSweep>();

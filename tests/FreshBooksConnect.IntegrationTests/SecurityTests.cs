@@ -89,6 +89,39 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Start_over_its_rate_from_one_client_address_gets_a_429_page_and_writes_nothing_while_other_addresses_go_on()
+    {
+        var app = await stack.StartAppAsync(s => s["Onboarding:StartsPerMinute"] = "3");
+        var (url, _) = await app.CreateLinkAsync("busy");
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = app.Host.BaseUri };
+        for (var i = 0; i < 3; i++)
+        {
+            using var started = await browser.GetAsync(url);
+            Assert.Equal(HttpStatusCode.Found, started.StatusCode);
+        }
+
+        var rows = await stack.RowsAsync(StorageOptions.ConsentStatesTableName);
+
+        // Whatever it asks for, a valid link or garbage: refused before any work.
+        foreach (var path in new[] { url, "api/connect?link=garbage", "api/connect" })
+        {
+            using var refused = await browser.GetAsync(path);
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Contains("Too many attempts", await refused.Content.ReadAsStringAsync());
+            Assert.Equal("60", refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.False(refused.Headers.Contains("Set-Cookie"));
+            Probe.AssertPageHeaders(refused);
+        }
+
+        Assert.Equal(rows.Count, (await stack.RowsAsync(StorageOptions.ConsentStatesTableName)).Count);
+
+        // Another client, as the front end reports it (the last X-Forwarded-For entry is the one it appended).
+        using var other = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { { "X-Forwarded-For", "127.0.0.1, 203.0.113.7:50123" } } };
+        using var otherStarted = await browser.SendAsync(other);
+        Assert.Equal(HttpStatusCode.Found, otherStarted.StatusCode);
+    }
+
     private async Task AssertStartRefusedAsync(string link, HttpStatusCode expected, string title, string what)
     {
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = App.Host.BaseUri };

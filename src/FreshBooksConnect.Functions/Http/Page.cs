@@ -35,9 +35,9 @@ public sealed class Page(int status, string title, string message, string? detai
         response.ContentType = "text/html; charset=utf-8";
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         SecurityHeaders.Apply(response);
-        if (status == StatusCodes.Status503ServiceUnavailable)
+        if (status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
         {
-            // Every 503 page says "try again in a few minutes": so does its header, for browsers and monitors.
+            // Every 503 and 429 page says "try again in a minute or a few": so does its header, for browsers and monitors.
             response.Headers.RetryAfter = "60";
         }
 

@@ -6,7 +6,8 @@ namespace FreshBooksConnect.Consent;
 /// How customers reach the consent page. Section <c>Onboarding</c>: <c>Onboarding__SigningKey</c> (base64 of at least 32
 /// random bytes; signs onboarding links), <c>Onboarding__LinkLifetime</c> (default 1 hour, at most 7 days), <c>Onboarding__AllowAnonymous</c>
 /// (default false: Start needs a signed link), <c>Onboarding__AllowedReturnUrls</c> (semicolon-separated URL prefixes a link may
-/// send the customer back to), <c>Onboarding__StateLifetime</c> (default 10 minutes).
+/// send the customer back to), <c>Onboarding__StateLifetime</c> (default 10 minutes), <c>Onboarding__StartsPerMinute</c> (default 30
+/// per client address).
 /// </summary>
 public sealed class OnboardingOptions
 {
@@ -24,6 +25,9 @@ public sealed class OnboardingOptions
     public string AllowedReturnUrls { get; set; } = "";
 
     public TimeSpan StateLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Consents one client address may start in any minute (<c>Onboarding__StartsPerMinute</c>); more get a 429 page.</summary>
+    public int StartsPerMinute { get; set; } = 30;
 
     internal IReadOnlyList<Uri> ReturnUrlPrefixes =>
         AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -50,6 +54,11 @@ internal sealed class OnboardingOptionsValidator : IValidateOptions<OnboardingOp
         if (options.StateLifetime <= TimeSpan.Zero || options.StateLifetime > TimeSpan.FromHours(1))
         {
             failures.Add("Onboarding__StateLifetime must be between 0 and 1 hour.");
+        }
+
+        if (options.StartsPerMinute is < 1 or > 1_000_000)
+        {
+            failures.Add("Onboarding__StartsPerMinute must be a whole number from 1 to 1000000.");
         }
 
         foreach (var url in options.AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
