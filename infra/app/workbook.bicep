@@ -5,8 +5,9 @@
 // Insights stores them in the workspace's AppMetrics table: one row per instrument, interval and
 // instance, with Sum, ItemCount (values counted), Min, Max and the tags in Properties. A histogram is
 // stored that way too, as aggregates without buckets, so true percentiles come from the per-call
-// records instead: the FreshBooks token calls (AppDependencies) and the token API's requests
-// (AppRequests); the histograms' average and maximum are charted beside them.
+// records instead: the app's own spans (AppDependencies), one per FreshBooks refresh call
+// (freshbooks.refresh) and one per token API answer (token.request), named by the app whatever the
+// Functions host calls its requests; the histograms' average and maximum are charted beside them.
 
 @description('Azure region of the workbook.')
 param location string
@@ -125,9 +126,9 @@ var workbook = {
       '| where Name == "freshbooks.renewals"'
       '| summarize Renewals = sum(Sum) by bin(TimeGenerated, {TimeRange:grain}), Outcome = tostring(Properties["outcome"])'
     ], '\n'), 'timechart', logAnalyticsWorkspaceId)
-    chart('refresh-latency-percentiles', 'Refresh latency p50 / p95, seconds (FreshBooks token calls)', join([
+    chart('refresh-latency-percentiles', 'Refresh latency p50 / p95, seconds (FreshBooks refresh calls)', join([
       'AppDependencies'
-      '| where Target has "freshbooks" and Name has "oauth/token"'
+      '| where Name == "freshbooks.refresh"'
       '| summarize p50 = percentile(DurationMs, 50) / 1000.0, p95 = percentile(DurationMs, 95) / 1000.0 by bin(TimeGenerated, {TimeRange:grain})'
     ], '\n'), 'timechart', logAnalyticsWorkspaceId)
     chart('refresh-duration', 'Refresh duration (freshbooks.refresh.duration), average and maximum, seconds', join([
@@ -145,9 +146,9 @@ var workbook = {
       '| where Name == "freshbooks.consents"'
       '| summarize Consents = sum(Sum) by bin(TimeGenerated, 1d), Outcome = tostring(Properties["outcome"])'
     ], '\n'), 'barchart', logAnalyticsWorkspaceId)
-    chart('token-api-latency-percentiles', 'Token API latency p50 / p95, seconds (GET /api/connections/{id}/token)', join([
-      'AppRequests'
-      '| where Name == "GetConnectionToken"'
+    chart('token-api-latency-percentiles', 'Token API latency p50 / p95, seconds (token and 401-refresh answers)', join([
+      'AppDependencies'
+      '| where Name == "token.request"'
       '| summarize p50 = percentile(DurationMs, 50) / 1000.0, p95 = percentile(DurationMs, 95) / 1000.0 by bin(TimeGenerated, {TimeRange:grain})'
     ], '\n'), 'timechart', logAnalyticsWorkspaceId)
     chart('token-api-duration', 'Token API duration (freshbooks.token_request.duration), average and maximum, seconds', join([

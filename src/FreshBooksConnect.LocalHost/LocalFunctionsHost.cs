@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Trace;
 
 namespace FreshBooksConnect.LocalHost;
 
@@ -113,6 +114,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         builder.Services.AddSingleton(provider => new TriggerListeners(
             plan, provider.GetRequiredService<FunctionInvoker>(), options.TimerTimeProvider, provider.GetRequiredService<ILoggerFactory>()));
         options.ConfigureServices?.Invoke(builder.Services, builder.Configuration);
+
+        // The Functions host records each HTTP request; here this host does, for an app that traces (inert for one that doesn't).
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)));
         builder.Services.AddHostedService(provider => provider.GetRequiredService<TriggerListeners>());
 
         var app = builder.Build();

@@ -8,7 +8,11 @@ await using var host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
 {
     Urls = "http://127.0.0.1:7071",
     Args = args,
-    ConfigureServices = (services, configuration) => services.AddFreshBooksConnect(configuration),
+    ConfigureServices = (services, configuration) =>
+    {
+        services.AddFreshBooksConnect(configuration);
+        services.AddFreshBooksConnectTelemetry(configuration);
+    },
 });
 host.WriteSummary(Console.Out);
 await host.WaitForShutdownAsync();

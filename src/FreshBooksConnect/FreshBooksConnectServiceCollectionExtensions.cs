@@ -50,6 +50,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.AddHostedService<StorageInitializer>();
         services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
+        services.TryAddSingleton<IConnectionCensus, TableConnectionCensus>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
         services.TryAddSingleton<ILinkUseStore, TableLinkUseStore>();
         services.TryAddSingleton<TableRenewalIndex>();
@@ -64,6 +65,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RefreshRetries>();
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
+        services.TryAddSingleton<ConnectionCount>();
         services.TryAddSingleton<OnboardingLinks>();
         services.TryAddSingleton<StartThrottle>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();

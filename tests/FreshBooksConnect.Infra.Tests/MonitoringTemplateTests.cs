@@ -158,6 +158,8 @@ public sealed class MonitoringTemplateTests(CompiledTemplate compiled)
 
         Assert.Contains("Name == \"freshbooks.renewals\"", Chart("renewals-by-outcome"), StringComparison.Ordinal);
         Assert.Contains("Properties[\"outcome\"]", Chart("renewals-by-outcome"), StringComparison.Ordinal);
+        Assert.Contains("AppDependencies", Chart("refresh-latency-percentiles"), StringComparison.Ordinal);
+        Assert.Contains("Name == \"freshbooks.refresh\"", Chart("refresh-latency-percentiles"), StringComparison.Ordinal);
         Assert.Contains("percentile(DurationMs, 50)", Chart("refresh-latency-percentiles"), StringComparison.Ordinal);
         Assert.Contains("percentile(DurationMs, 95)", Chart("refresh-latency-percentiles"), StringComparison.Ordinal);
         Assert.Contains("Name == \"freshbooks.refresh.duration\"", Chart("refresh-duration"), StringComparison.Ordinal);
@@ -165,7 +167,8 @@ public sealed class MonitoringTemplateTests(CompiledTemplate compiled)
         Assert.Contains("Properties[\"status\"]", Chart("connections-by-status"), StringComparison.Ordinal);
         Assert.Contains("Name == \"freshbooks.consents\"", Chart("consents-per-day"), StringComparison.Ordinal);
         Assert.Contains("bin(TimeGenerated, 1d)", Chart("consents-per-day"), StringComparison.Ordinal);
-        Assert.Contains("Name == \"GetConnectionToken\"", Chart("token-api-latency-percentiles"), StringComparison.Ordinal);
+        Assert.Contains("AppDependencies", Chart("token-api-latency-percentiles"), StringComparison.Ordinal);
+        Assert.Contains("Name == \"token.request\"", Chart("token-api-latency-percentiles"), StringComparison.Ordinal);
         Assert.Contains("Name == \"freshbooks.token_request.duration\"", Chart("token-api-duration"), StringComparison.Ordinal);
 
         // Each chart is a Log Analytics query over the workspace, on the workbook's time range.

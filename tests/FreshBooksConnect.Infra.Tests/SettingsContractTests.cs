@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Azure.Identity;
+using Azure.Monitor.OpenTelemetry.Exporter;
 using FreshBooksConnect.Infra.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -120,6 +122,29 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
             $"{Path.GetFileName(binding.file)} binds to %{binding.name}%, which infra/app/api.bicep does not set."));
     }
 
+    [Fact]
+    public void With_the_templates_settings_the_app_exports_to_Application_Insights_as_the_identity_and_the_host_too()
+    {
+        var settings = TemplateSettings();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddFreshBooksConnectTelemetry(Configuration(settings));
+        using var provider = services.BuildServiceProvider();
+
+        // The authentication string passes the app's own check, and makes the exporter authenticate as the managed identity
+        // (the component accepts nothing else: local auth is off), with every log line kept for the alerts.
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var exporter = provider.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().Get(Options.DefaultName);
+        Assert.Equal(settings["APPLICATIONINSIGHTS_CONNECTION_STRING"], exporter.ConnectionString);
+        Assert.IsType<ManagedIdentityCredential>(exporter.Credential);
+        Assert.False(exporter.EnableTraceBasedLogsSampler);
+
+        // The Functions host sends its own telemetry through OpenTelemetry with the same two settings.
+        var host = JsonNode.Parse(File.ReadAllText(Repo.PathTo("host.json")))!;
+        Assert.Equal("OpenTelemetry", (string?)host["telemetryMode"]);
+        Assert.Null(host["logging"]?["applicationInsights"]);
+    }
+
     /// <summary>
     /// Exactly the names the compiled template sets, with the conditional ones named in <paramref name="optional"/>.
     /// Each value: the template's own value where it is a literal (what Azure will have); else the working local value
@@ -175,12 +200,10 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
     /// <summary>Runs the app's registration and its start-up validation; the exception it throws, or null.</summary>
     private static Exception? Validate(IReadOnlyDictionary<string, string?> appSettings)
     {
-        // App settings reach the app as environment variables, whose provider reads "__" as ":".
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(appSettings.Select(pair => KeyValuePair.Create(pair.Key.Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), pair.Value)))
-            .Build();
+        var configuration = Configuration(appSettings);
         var services = new ServiceCollection();
         services.AddFreshBooksConnect(configuration);
+        services.AddFreshBooksConnectTelemetry(configuration);
         using var provider = services.BuildServiceProvider();
         try
         {
@@ -192,6 +215,12 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
             return failure;
         }
     }
+
+    /// <summary>App settings reach the app as environment variables, whose provider reads "__" as ":".</summary>
+    private static IConfiguration Configuration(IReadOnlyDictionary<string, string?> appSettings) =>
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(appSettings.Select(pair => KeyValuePair.Create(pair.Key.Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal), pair.Value)))
+            .Build();
 
     [GeneratedRegex("\"%([A-Za-z0-9_:]+)%\"")]
     private static partial Regex BindingExpression();

@@ -292,6 +292,8 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
             Json("{\"tenantId\":\"\"}"),
             Json("{\"tenantId\":\" \"}"),
             Json("{\"tenantId\":\"acme\",\"returnUrl\":\"" + new string('r', 3000) + "\"}"),
+            Json("{\"tenantId\":\"acme\",\"allowIdentityChange\":\"yes\"}"),
+            Json("{\"tenantId\":\"acme\",\"allowIdentityChange\":1}"),
             new ByteArrayContent([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x22, 0x61, 0x22, 0x7D]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
         foreach (var tenant in new[] { "<script>alert(1)</script>", "../../etc/passwd", "' or 1 eq 1", "a\r\nb", "a\u0000b", "acme/../other", ".acme", "-acme", "ac me", "ä" })

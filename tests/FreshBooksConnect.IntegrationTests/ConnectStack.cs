@@ -6,6 +6,7 @@ using FreshBooks.Emulator;
 using FreshBooksConnect.LocalHost;
 using FreshBooksConnect.Storage;
 using FreshBooksConnect.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -108,13 +109,15 @@ public class ConnectStack : IAsyncLifetime
 
     /// <summary>
     /// Starts one more app against this stack. With <paramref name="instanceOf"/> it is another instance of that app's
-    /// deployment (same public redirect URI, as behind one host name); otherwise an app of its own.
+    /// deployment (same public redirect URI, as behind one host name); otherwise an app of its own. <paramref name="withSettings"/>
+    /// registers what needs the app's configuration (its telemetry, as a host's Program.cs does).
     /// </summary>
     public async Task<AppInstance> StartAppAsync(
         Action<Dictionary<string, string?>>? configure = null,
         Action<IServiceCollection>? services = null,
         bool runQueues = false,
-        AppInstance? instanceOf = null)
+        AppInstance? instanceOf = null,
+        Action<IServiceCollection, IConfiguration>? withSettings = null)
     {
         var port = FreePort();
         var settings = Settings(port);
@@ -136,6 +139,7 @@ public class ConnectStack : IAsyncLifetime
                 s.RemoveAll<TimeProvider>();
                 s.AddSingleton<TimeProvider>(Clock);
                 services?.Invoke(s);
+                withSettings?.Invoke(s, configuration);
             },
         };
         foreach (var (key, value) in settings)

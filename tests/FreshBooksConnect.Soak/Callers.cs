@@ -64,6 +64,7 @@ internal static class Callers
         await stack.Answers.RecordAsync("GET /api/connections/{id}/token", instance.Index, response);
         if (response.StatusCode != HttpStatusCode.OK)
         {
+            customer.ToldToReconsent |= response.StatusCode == HttpStatusCode.Conflict;
             return null;
         }
 

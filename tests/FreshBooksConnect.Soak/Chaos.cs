@@ -201,8 +201,9 @@ internal sealed class Chaos(SoakStack stack, Customers customers)
                     await KillMidRefreshAsync(random, cancellationToken);
                     break;
                 case FaultKind.Reconsent:
-                    // Mostly the connections that need it; now and then a working one (a customer consenting again).
-                    var candidates = customers.All.Where(c => c.Deleted || !c.Connected).ToList();
+                    // Mostly the connections that need it (the SaaS was told by a 409); now and then a working one (a customer
+                    // consenting again).
+                    var candidates = customers.All.Where(c => c.Deleted || !c.Connected || c.ToldToReconsent).ToList();
                     var customer = candidates.Count > 0 && random.Next(3) > 0 ? candidates[random.Next(candidates.Count)] : customers.Pick(random);
                     var connected = await customers.ConsentAsync(customer.TenantId, random, cancellationToken);
                     Note($"reconsent of {customer.ConnectionId}: {(connected ? "connected" : "not connected (tried again later)")}");

@@ -19,6 +19,9 @@ internal sealed class Customer(string tenantId, string connectionId)
     /// <summary>A DELETE answered 204 (or 404) and no consent came after it.</summary>
     public bool Deleted { get; set; }
 
+    /// <summary>The token API answered 409 (needs a new consent) since the last consent: the SaaS asks this customer first.</summary>
+    public bool ToldToReconsent { get; set; }
+
     /// <summary>A DELETE was asked for and has not finished yet.</summary>
     public bool RemovalPending { get; set; }
 
@@ -72,6 +75,7 @@ internal sealed class Customers(SoakStack stack)
                 Interlocked.Increment(ref _consents);
                 customer.Connected = true;
                 customer.Deleted = false;
+                customer.ToldToReconsent = false;
             }
             else
             {

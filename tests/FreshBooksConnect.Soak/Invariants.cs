@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using FreshBooks.Emulator;
 using FreshBooksConnect.Connections;
 
@@ -13,7 +16,7 @@ internal sealed record FinalConnection(Connection Row, string? ServedToken, bool
 /// <summary>
 /// The soak's invariants over what the ledger, the emulator, the app instances' answers and logs, and the stored connections
 /// show. Where FreshBooks itself (or a killed instance) lost a pair, the loss is accounted for, one pair at a time; anything
-/// else is a failure with its evidence. Events and telemetry get their invariant here once the product has them.
+/// else is a failure with its evidence.
 /// </summary>
 internal sealed class Invariants(SoakStack stack, Customers customers)
 {
@@ -212,8 +215,123 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
         stack.Watch.ScanFiles(stack.Instances.Select(i => (i.Index, i.LogPath)));
         var leaks = stack.Watch.Leaks;
         var evidence = leaks.GroupBy(l => (l.Instance, l.Kind)).Select(g => $"app{g.Key.Instance}: {g.Count()} lines with {g.Key.Kind}, e.g. {g.First().Line}").ToList();
-        var figures = $"{stack.Watch.Lines} log lines of {stack.Instances.Count} instances checked against {stack.Ledger.Secrets().Count} tokens and codes and every link, state, cookie and key";
-        return new InvariantResult("no token, code, state, link or key in any log line", evidence.Count == 0, figures, evidence);
+        var exports = string.Join(", ", stack.Watch.Exports.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Value} {e.Key}"));
+        var figures = $"{stack.Watch.Lines} log lines and OTLP exports ({(exports.Length == 0 ? "none" : exports)}) of {stack.Instances.Count} instances " +
+            $"checked against {stack.Ledger.Secrets().Count} tokens and codes and every link, state, cookie and key";
+        if (stack.Watch.Exports.Count < 3)
+        {
+            evidence.Add($"the instances exported {(exports.Length == 0 ? "no telemetry" : "only " + exports)}: traces, metrics and logs all go to the soak's collector");
+        }
+
+        return new InvariantResult("no token, code, state, link or key in any log line or telemetry export", evidence.Count == 0, figures, evidence);
+    }
+
+    /// <summary>
+    /// The event feed tells each connection's end state: its last event says the status it ended in (needs-reconsent with its
+    /// reason, active after a recovery, deleted), no event is in the feed twice, and no event holds a token, code, link or key.
+    /// Events reach the feed through their deliverers and are served once 10 s old, so the feed is read again until it agrees
+    /// or <paramref name="patience"/> has passed.
+    /// </summary>
+    public async Task<InvariantResult> EventsTellEveryEndStateAsync(IReadOnlyList<FinalConnection> final, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        const string Name = "every connection's last event tells its end state; no duplicate, no secret in an event";
+        var until = DateTimeOffset.UtcNow + patience;
+        while (true)
+        {
+            var feed = await ReadFeedAsync(cancellationToken);
+            var evidence = feed is null ? ["no instance answered GET /api/events"] : CheckFeed(feed, final);
+            if (evidence.Count == 0 || DateTimeOffset.UtcNow > until)
+            {
+                var byType = feed?.GroupBy(e => e.GetProperty("type").GetString()!).OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .Select(g => $"{g.Count()} {g.Key}") ?? [];
+                var figures = $"{feed?.Count ?? 0} events in the feed ({string.Join(", ", byType)}) for {final.Count} stored and " +
+                    $"{customers.All.Count(c => c.Deleted)} deleted connections";
+                return new InvariantResult(Name, evidence.Count == 0, figures, evidence);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        }
+    }
+
+    private List<string> CheckFeed(List<JsonElement> feed, IReadOnlyList<FinalConnection> final)
+    {
+        var evidence = new List<string>();
+        foreach (var twice in feed.GroupBy(e => e.GetProperty("id").GetString()).Where(g => g.Count() > 1))
+        {
+            evidence.Add($"event {twice.Key} is in the feed {twice.Count()} times");
+        }
+
+        foreach (var (leaking, kind) in feed.Select(e => (e, kind: stack.Watch.SecretIn(e.GetRawText()))).Where(l => l.kind is not null).Take(5))
+        {
+            evidence.Add($"event {leaking.GetProperty("id").GetString()} ({leaking.GetProperty("type").GetString()}) holds {kind}");
+        }
+
+        var last = feed.GroupBy(e => e.GetProperty("data").GetProperty("connectionId").GetString()!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        foreach (var row in final.Select(f => f.Row))
+        {
+            var expected = row.Status == ConnectionStatus.NeedsReconsent ? "needs-reconsent" : "active";
+            if (!last.TryGetValue(row.Id, out var latest))
+            {
+                evidence.Add($"{row.Id} ends {expected} with no event in the feed");
+                continue;
+            }
+
+            var type = latest.GetProperty("type").GetString();
+            var status = latest.GetProperty("data").GetProperty("status").GetString();
+            if (status != expected || type == "connection.renewal_failing")
+            {
+                evidence.Add($"{row.Id} ends {expected}, but its last event is {type} ({status})");
+            }
+            else if (row.Status == ConnectionStatus.NeedsReconsent && type != "connection.needs_reconsent")
+            {
+                evidence.Add($"{row.Id} ends needs-reconsent, but its last event is {type}");
+            }
+        }
+
+        foreach (var gone in customers.All.Where(c => c.Deleted && final.All(f => f.Row.Id != c.ConnectionId)))
+        {
+            if (last.TryGetValue(gone.ConnectionId, out var latest) && latest.GetProperty("type").GetString() != "connection.deleted")
+            {
+                evidence.Add($"{gone.ConnectionId} was deleted, but its last event is {latest.GetProperty("type").GetString()}");
+            }
+            else if (!last.ContainsKey(gone.ConnectionId))
+            {
+                evidence.Add($"{gone.ConnectionId} was deleted with no event in the feed");
+            }
+        }
+
+        return evidence;
+    }
+
+    /// <summary>The whole feed from its start, page by page, from one running instance; null when none answered.</summary>
+    private async Task<List<JsonElement>?> ReadFeedAsync(CancellationToken cancellationToken)
+    {
+        if (stack.PickUp(Random.Shared) is not { } instance)
+        {
+            return null;
+        }
+
+        var events = new List<JsonElement>();
+        string? cursor = null;
+        while (true)
+        {
+            var query = cursor is null ? "limit=200" : $"limit=200&after={Uri.EscapeDataString(cursor)}";
+            using var response = await stack.SendAsync(instance, new HttpRequestMessage(HttpMethod.Get, new Uri(instance.BaseUri, "api/events?" + query)), cancellationToken);
+            if (response is not { StatusCode: HttpStatusCode.OK })
+            {
+                return null;
+            }
+
+            var page = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            var received = page.GetProperty("events").EnumerateArray().Select(e => e.Clone()).ToList();
+            events.AddRange(received);
+            cursor = page.GetProperty("cursor").GetString();
+            if (received.Count == 0)
+            {
+                return events;
+            }
+        }
     }
 
     /// <summary>A token handed out must not have been dead before it was asked for, unless the pair that killed it was lost too.</summary>

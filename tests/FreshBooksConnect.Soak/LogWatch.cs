@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
+using FreshBooksConnect.Testing;
 
 namespace FreshBooksConnect.Soak;
 
@@ -16,6 +19,7 @@ internal sealed partial class LogWatch(TokenLedger ledger)
     private readonly ConcurrentDictionary<string, string> _secrets = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<LeakedSecret> _leaks = new();
     private readonly ConcurrentQueue<(int, string, DateTimeOffset)> _givenUp = new();
+    private readonly ConcurrentDictionary<string, int> _exports = new(StringComparer.Ordinal);
     private long _lines;
 
     public IReadOnlyCollection<LeakedSecret> Leaks => _leaks;
@@ -48,6 +52,26 @@ internal sealed partial class LogWatch(TokenLedger ledger)
         }
     }
 
+    /// <summary>Telemetry exports read, by signal.</summary>
+    public IReadOnlyDictionary<string, int> Exports => _exports;
+
+    /// <summary>
+    /// One OTLP export of an instance (its source path is <c>app{N}</c>): the protobuf body holds every string as UTF-8, so a
+    /// token, code, link, state or key is found in it as in a log line; so is a query string of the Start or Callback route.
+    /// </summary>
+    public void ScanTelemetry(OtlpReceiver.Export export)
+    {
+        _exports.AddOrUpdate(export.Signal, 1, (_, n) => n + 1);
+        var instance = int.Parse(export.Source.AsSpan("app".Length), CultureInfo.InvariantCulture);
+        var text = Encoding.UTF8.GetString(export.Body);
+        var kind = Find(text, hex => ledger.ByAccessToken(hex) is not null || ledger.ByRefreshToken(hex) is not null)
+            ?? (RouteQuery().IsMatch(text) ? "a query string of /api/connect or /api/callback" : null);
+        if (kind is not null)
+        {
+            _leaks.Enqueue(new LeakedSecret(instance, $"{kind} (telemetry: {export.Signal})", Redact(RouteQuery().Match(text) is { Success: true } m ? m.Value : "")));
+        }
+    }
+
     /// <summary>Every log file once more, against every token, code and secret known at the end.</summary>
     public void ScanFiles(IEnumerable<(int Instance, string Path)> files)
     {
@@ -63,6 +87,13 @@ internal sealed partial class LogWatch(TokenLedger ledger)
                 }
             }
         }
+    }
+
+    /// <summary>What secret (its kind) <paramref name="text"/> holds, against everything known now; null when none.</summary>
+    public string? SecretIn(string text)
+    {
+        var issued = ledger.Secrets().ToHashSet(StringComparer.Ordinal);
+        return Find(text, issued.Contains);
     }
 
     private string? Find(string line, Func<string, bool> issued)
@@ -94,6 +125,9 @@ internal sealed partial class LogWatch(TokenLedger ledger)
 
     [GeneratedRegex(@"Connection (\S+): FreshBooks issued a new token pair that could not be saved")]
     private static partial Regex GivenUp();
+
+    [GeneratedRegex(@"/api/(connect|callback)\?[^\s""]")]
+    private static partial Regex RouteQuery();
 
     [GeneratedRegex("[0-9a-f]{64,}")]
     private static partial Regex HexRun();

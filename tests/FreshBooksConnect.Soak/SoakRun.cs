@@ -87,6 +87,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
             invariants.NoOrphanGrants(final),
             invariants.NoSecretsInLogs(),
             invariants.NoDeadTokenServed(),
+            await invariants.EventsTellEveryEndStateAsync(final, TimeSpan.FromSeconds(90), cancellationToken),
         };
         return Report(stack, customers, chaos, results, clock.Elapsed);
     }

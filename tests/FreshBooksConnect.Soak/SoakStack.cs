@@ -48,6 +48,9 @@ internal sealed class SoakStack : IAsyncDisposable
 
     public FreshBooksRelay FreshBooks { get; private set; } = null!;
 
+    /// <summary>Where every instance exports its telemetry (OTLP over HTTP, each to its own path); the log watch reads each export.</summary>
+    public OtlpReceiver Telemetry { get; private set; } = null!;
+
     public IReadOnlyList<AppInstance> Instances => _instances;
 
     public TokenLedger Ledger { get; }
@@ -149,6 +152,8 @@ internal sealed class SoakStack : IAsyncDisposable
             ["Renewal__LeaseWaitTimeout"] = "00:00:15",
             ["Storage__Retry__MaxRetries"] = "2",
             ["Storage__Retry__NetworkTimeout"] = "00:00:03",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"{Telemetry.Endpoint.AbsoluteUri}app{instance}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["LocalHost__FunctionKey"] = FunctionKey,
             ["LocalHost__MasterKey"] = MasterKey,
             ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development",
@@ -211,6 +216,11 @@ internal sealed class SoakStack : IAsyncDisposable
             await Emulator.DisposeAsync();
         }
 
+        if (Telemetry is not null)
+        {
+            await Telemetry.DisposeAsync();
+        }
+
         if (_services is not null)
         {
             await _services.DisposeAsync();
@@ -224,6 +234,7 @@ internal sealed class SoakStack : IAsyncDisposable
     {
         Directory.CreateDirectory(Options.LogDirectory);
         await Azurite.StartAsync(cancellationToken);
+        Telemetry = await OtlpReceiver.StartAsync(export => Watch.ScanTelemetry(export));
         var ports = FreePorts(1 + (2 * Options.Instances));
         var appPorts = ports.Take(Options.Instances).ToArray();
         RedirectUri = $"http://127.0.0.1:{appPorts[0]}/api/callback";

@@ -27,8 +27,8 @@ public sealed class ConnectionRenewerTests
     public ConnectionRenewerTests()
     {
         var options = Options.Create(_options);
-        _lease = new ConnectionLease(_store.Object, _time, options);
-        var metrics = new RenewalMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var metrics = new RenewalMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), _time);
+        _lease = new ConnectionLease(_store.Object, metrics, _time, options);
         var schedule = new RenewalSchedule(options);
         _renewer = new ConnectionRenewer(
             _store.Object, _lease, new InFlightRenewals(), _unsaved, new StorageRetries(_time, options), new RefreshRetries(schedule, _time, options), _freshBooks.Object, schedule, metrics, _time, options, Options.Create(new EventsOptions()), NullLogger<ConnectionRenewer>.Instance);

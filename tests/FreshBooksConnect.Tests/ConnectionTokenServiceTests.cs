@@ -20,7 +20,7 @@ public sealed class ConnectionTokenServiceTests
                 ct.ThrowIfCancellationRequested();
                 return new RenewalResult(RenewalOutcome.Current, null);
             });
-        var tokens = new ConnectionTokenService(renewer.Object, TimeProvider.System, NullLogger<ConnectionTokenService>.Instance);
+        var tokens = new ConnectionTokenService(renewer.Object, Metrics.Create(), TimeProvider.System, NullLogger<ConnectionTokenService>.Instance);
 
         var result = await tokens.GetTokenAsync("t-acme", stopping.Token);
 

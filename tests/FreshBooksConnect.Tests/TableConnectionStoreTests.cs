@@ -26,7 +26,7 @@ public sealed class TableConnectionStoreTests
     public TableConnectionStoreTests()
     {
         var storage = new StorageClients(Mock.Of<TableServiceClient>(), Mock.Of<QueueServiceClient>(), _table.Object, Mock.Of<TableClient>(), Mock.Of<TableClient>(), Mock.Of<QueueClient>());
-        _store = new TableConnectionStore(storage, _protector, _index.Object, _outbox.Object, TimeProvider.System, NullLogger<TableConnectionStore>.Instance);
+        _store = new TableConnectionStore(storage, _protector, _index.Object, _outbox.Object, Metrics.Create(), TimeProvider.System, NullLogger<TableConnectionStore>.Instance);
         _outbox.Setup(o => o.RemindAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>())).ReturnsAsync("reminder");
 
         // After a refused write the store reads the row back; by default it holds somebody else's write.

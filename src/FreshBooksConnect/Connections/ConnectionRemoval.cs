@@ -34,20 +34,25 @@ public sealed class ConnectionRemoval(
 
     public async Task<RemovalOutcome> RemoveAsync(string connectionId, CancellationToken cancellationToken)
     {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.RemovalSpan, connectionId);
+        RemovalOutcome outcome;
         try
         {
-            return await RemoveCoreAsync(connectionId, cancellationToken).ConfigureAwait(false);
+            outcome = await RemoveCoreAsync(connectionId, cancellationToken).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
             Log.RemovalStorageUnavailable(logger, connectionId, ex.Status);
-            return RemovalOutcome.Unavailable;
+            outcome = RemovalOutcome.Unavailable;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopped while waiting for a renewal's lease: nothing was changed yet.
-            return RemovalOutcome.Unavailable;
+            outcome = RemovalOutcome.Unavailable;
         }
+
+        span.SetOutcome(outcome);
+        return outcome;
     }
 
     private async Task<RemovalOutcome> RemoveCoreAsync(string connectionId, CancellationToken cancellationToken)

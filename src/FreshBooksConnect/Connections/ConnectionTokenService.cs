@@ -27,7 +27,7 @@ public enum TokenOutcome
 public sealed record TokenResult(TokenOutcome Outcome, Connection? Connection, TimeSpan? RetryAfter = null);
 
 /// <summary>Hands the SaaS backend a working access token, renewing inline when needed, never two refreshes at once.</summary>
-public sealed class ConnectionTokenService(IConnectionRenewer renewer, TimeProvider time, ILogger<ConnectionTokenService> logger)
+public sealed class ConnectionTokenService(IConnectionRenewer renewer, RenewalMetrics metrics, TimeProvider time, ILogger<ConnectionTokenService> logger)
 {
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
 
@@ -43,6 +43,17 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, TimeProvi
         AnswerAsync(connectionId, new RenewalReason.TokenRejected(rejectedAccessToken), cancellationToken);
 
     private async Task<TokenResult> AnswerAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
+    {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.TokenRequestSpan, connectionId);
+        span?.SetTag(ConnectTelemetry.ReasonTag, RenewalMetrics.ReasonName(reason));
+        var started = time.GetTimestamp();
+        var answer = await AnswerCoreAsync(connectionId, reason, cancellationToken).ConfigureAwait(false);
+        span.SetOutcome(answer.Outcome);
+        metrics.RecordTokenRequest(reason, answer.Outcome, time.GetElapsedTime(started));
+        return answer;
+    }
+
+    private async Task<TokenResult> AnswerCoreAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
     {
         RenewalResult result;
         try

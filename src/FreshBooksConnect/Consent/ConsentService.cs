@@ -43,29 +43,41 @@ public sealed partial class ConsentService(
 
     public async Task<StartResult> StartAsync(string? linkToken, CancellationToken cancellationToken)
     {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.ConsentStartSpan);
+        StartResult result;
         try
         {
-            return await BeginAsync(linkToken, cancellationToken).ConfigureAwait(false);
+            result = await BeginAsync(linkToken, cancellationToken).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
             Log.ConsentStorageUnavailable(logger, ex.Status);
-            return new StartResult(StartOutcome.Unavailable);
+            result = new StartResult(StartOutcome.Unavailable);
         }
+
+        span.SetOutcome(result.Outcome);
+        return result;
     }
 
     public async Task<CallbackResult> CompleteAsync(CallbackRequest request, CancellationToken cancellationToken)
     {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.ConsentCallbackSpan);
+        CallbackResult result;
         try
         {
-            return await FinishAsync(request, cancellationToken).ConfigureAwait(false);
+            result = await FinishAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
             // Nothing was exchanged yet (failures after the exchange are handled where the grant is).
             Log.ConsentStorageUnavailable(logger, ex.Status);
-            return new CallbackResult(CallbackOutcome.Unavailable);
+            result = new CallbackResult(CallbackOutcome.Unavailable);
         }
+
+        ConnectTelemetry.TagConnection(result.ConnectionId);
+        span.SetOutcome(result.Outcome);
+        metrics.RecordConsent(result.Outcome);
+        return result;
     }
 
     private async Task<StartResult> BeginAsync(string? linkToken, CancellationToken cancellationToken)
@@ -120,6 +132,7 @@ public sealed partial class ConsentService(
             },
             cancellationToken).ConfigureAwait(false);
 
+        ConnectTelemetry.TagConnection(claims?.ConnectionId);
         Log.ConsentStarted(logger, claims?.ConnectionId);
         return new StartResult(StartOutcome.Redirect, freshBooks.BuildAuthorizeUrl(state), new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
     }
@@ -298,7 +311,6 @@ public sealed partial class ConsentService(
             }
         }
 
-        metrics.RecordConnected();
         Log.Connected(logger, connectionId, identity.Value.Businesses.Count);
         return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId);
     }

@@ -1,41 +1,72 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using FreshBooksConnect.Connections;
 using FreshBooksConnect.Renewal;
 
 namespace FreshBooksConnect.Diagnostics;
 
-/// <summary>Counters for renewals, failures, reconsents and new connections (meter <c>FreshBooksConnect</c>).</summary>
+/// <summary>
+/// The product's instruments (meter <c>FreshBooksConnect</c>): renewals, refresh latency, consents, the token API, lease waits,
+/// sweeps, connections by status and event deliveries. Tags are outcomes and statuses only (never a connection id: one series per
+/// connection would be unbounded); values are <see cref="ConnectTelemetry.TagValue"/> words. The workbook and the README name them.
+/// </summary>
 public sealed class RenewalMetrics
 {
     public const string MeterName = "FreshBooksConnect";
     private readonly Counter<long> _renewals;
-    private readonly Counter<long> _failures;
-    private readonly Counter<long> _reconsents;
-    private readonly Counter<long> _connected;
+    private readonly Histogram<double> _refreshDuration;
+    private readonly Counter<long> _consents;
+    private readonly Counter<long> _tokenRequests;
+    private readonly Histogram<double> _tokenRequestDuration;
+    private readonly Histogram<double> _leaseWaits;
+    private readonly Histogram<long> _sweepDue;
+    private readonly Counter<long> _eventDeliveries;
+    private readonly ConnectionCounts _connections;
 
-    public RenewalMetrics(IMeterFactory meterFactory)
+    public RenewalMetrics(IMeterFactory meterFactory, TimeProvider time)
     {
         var meter = meterFactory.Create(MeterName);
-        _renewals = meter.CreateCounter<long>("freshbooks.renewals", description: "Token pairs renewed and saved");
-        _failures = meter.CreateCounter<long>("freshbooks.renewal_failures", description: "Renewals that failed for now and will be retried");
-        _reconsents = meter.CreateCounter<long>("freshbooks.reconsents_needed", description: "Connections whose grant FreshBooks refused");
-        _connected = meter.CreateCounter<long>("freshbooks.connections_made", description: "Consents completed");
+        _connections = new ConnectionCounts(time);
+        _renewals = meter.CreateCounter<long>("freshbooks.renewals", "{renewal}", "Renewals by outcome: renewed, failed (retried later), needs_reconsent");
+        _refreshDuration = meter.CreateHistogram<double>("freshbooks.refresh.duration", "s", "One refresh at FreshBooks with its inline retries, by FreshBooks' outcome");
+        _consents = meter.CreateCounter<long>("freshbooks.consents", "{consent}", "Callbacks by outcome: connected, declined, code_rejected, ...");
+        _tokenRequests = meter.CreateCounter<long>("freshbooks.token_requests", "{request}", "Token API answers by reason (token, rejected_token) and outcome");
+        _tokenRequestDuration = meter.CreateHistogram<double>("freshbooks.token_request.duration", "s", "Token API answers, inline renewals included");
+        _leaseWaits = meter.CreateHistogram<double>("freshbooks.lease_wait.duration", "s", "Waits for another instance's renewal lease, by outcome: released, still_leased, gone");
+        _sweepDue = meter.CreateHistogram<long>("freshbooks.sweep.due", "{connection}", "Connections a renewal sweep found due");
+        _eventDeliveries = meter.CreateCounter<long>("freshbooks.event_deliveries", "{delivery}", "Webhook deliveries by outcome: delivered, retried, failed, gone");
+        meter.CreateObservableGauge("freshbooks.connections", _connections.Observe, "{connection}", "Connections by status, as last counted (hourly) and changed since");
     }
 
-    internal void RecordRenewal(RenewalOutcome outcome)
+    internal void RecordRenewal(RenewalOutcome outcome) => _renewals.Add(1, Outcome(outcome));
+
+    internal void RecordRefresh(FreshBooks.FreshBooksOutcome outcome, TimeSpan duration) => _refreshDuration.Record(duration.TotalSeconds, Outcome(outcome));
+
+    internal void RecordConsent(Consent.CallbackOutcome outcome) => _consents.Add(1, Outcome(outcome));
+
+    internal void RecordTokenRequest(RenewalReason reason, TokenOutcome outcome, TimeSpan duration)
     {
-        switch (outcome)
-        {
-            case RenewalOutcome.Renewed:
-                _renewals.Add(1);
-                break;
-            case RenewalOutcome.NeedsReconsent:
-                _reconsents.Add(1);
-                break;
-            case RenewalOutcome.Failed:
-                _failures.Add(1);
-                break;
-        }
+        var tags = new TagList { { ConnectTelemetry.ReasonTag, ReasonName(reason) }, { ConnectTelemetry.OutcomeTag, ConnectTelemetry.TagValue(outcome) } };
+        _tokenRequests.Add(1, tags);
+        _tokenRequestDuration.Record(duration.TotalSeconds, tags);
     }
 
-    internal void RecordConnected() => _connected.Add(1);
+    internal void RecordLeaseWait(string outcome, TimeSpan duration) => _leaseWaits.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(ConnectTelemetry.OutcomeTag, outcome));
+
+    internal void RecordSweep(int due) => _sweepDue.Record(due);
+
+    internal void RecordEventDelivery(string outcome) => _eventDeliveries.Add(1, new KeyValuePair<string, object?>(ConnectTelemetry.OutcomeTag, outcome));
+
+    internal void ConnectionsCounted(IReadOnlyDictionary<ConnectionStatus, long> counts, DateTimeOffset at) => _connections.Counted(counts, at);
+
+    internal void ConnectionWritten(ConnectionChange change) => _connections.Written(change);
+
+    internal static string ReasonName(RenewalReason reason) => reason switch
+    {
+        RenewalReason.TokenRejected => "rejected_token",
+        RenewalReason.Scheduled => "scheduled",
+        _ => "token",
+    };
+
+    private static KeyValuePair<string, object?> Outcome(Enum outcome) => new(ConnectTelemetry.OutcomeTag, ConnectTelemetry.TagValue(outcome));
 }

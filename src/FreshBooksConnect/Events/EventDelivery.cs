@@ -13,7 +13,7 @@ namespace FreshBooksConnect.Events;
 /// <see cref="EventsOptions.GiveUpAfter"/> it is kept as failed and the next ones go on. At least once: a redelivery keeps the
 /// event's id.
 /// </summary>
-public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhookSender webhook, TimeProvider time, IOptions<EventsOptions> options, ILogger<EventDelivery> logger)
+public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhookSender webhook, RenewalMetrics metrics, TimeProvider time, IOptions<EventsOptions> options, ILogger<EventDelivery> logger)
 {
     private static readonly TimeSpan[] Backoff =
         [TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), TimeSpan.FromHours(1), TimeSpan.FromHours(4)];
@@ -126,11 +126,13 @@ public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhook
         {
             case WebhookOutcome.Delivered:
                 Log.EventDelivered(logger, waiting.Event.Id, waiting.Event.Type, waiting.Event.Data.ConnectionId, waiting.Attempts + 1);
+                metrics.RecordEventDelivery("delivered");
                 await outbox.RemoveAsync(waiting, cancellationToken).ConfigureAwait(false);
                 return null;
             case WebhookOutcome.Gone:
                 // The receiver asked for no more: delivery stays off for this URL (the feed goes on) until the URL changes.
                 Log.WebhookGone(logger);
+                metrics.RecordEventDelivery("gone");
                 await feed.MarkWebhookGoneAsync(webhook.UrlKey, now, cancellationToken).ConfigureAwait(false);
                 await outbox.RemoveAsync(waiting, cancellationToken).ConfigureAwait(false);
                 return null;
@@ -141,6 +143,7 @@ public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhook
         if (now - first >= _options.GiveUpAfter)
         {
             Log.EventDeliveryFailed(logger, waiting.Event.Id, waiting.Event.Type, waiting.Event.Data.ConnectionId, attempts, result.Error);
+            metrics.RecordEventDelivery("failed");
             await feed.AddFailedAsync(new FailedEvent(waiting.Event, attempts, now, result.Error), cancellationToken).ConfigureAwait(false);
             await outbox.RemoveAsync(waiting, cancellationToken).ConfigureAwait(false);
             return null;
@@ -148,6 +151,7 @@ public sealed class EventDelivery(IEventOutbox outbox, IEventFeed feed, IWebhook
 
         var retryAt = now + Backoff[Math.Min(attempts, Backoff.Length) - 1];
         Log.EventDeliveryRetried(logger, waiting.Event.Id, waiting.Event.Data.ConnectionId, attempts, result.Error, retryAt);
+        metrics.RecordEventDelivery("retried");
         await outbox.UpdateAsync(waiting with { Attempts = attempts, FirstAttemptAt = first, NextAttemptAt = retryAt, LastError = result.Error }, cancellationToken).ConfigureAwait(false);
         return retryAt;
     }

@@ -14,6 +14,7 @@ public sealed class RenewalSweep(
     IRenewalIndex index,
     IRenewalQueue queue,
     ConsentStatePurge consentPurge,
+    RenewalMetrics metrics,
     TimeProvider time,
     IOptions<RenewalOptions> options,
     ILogger<RenewalSweep> logger)
@@ -24,6 +25,7 @@ public sealed class RenewalSweep(
 
     public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)
     {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.SweepSpan);
         var now = time.GetUtcNow();
         int due = 0, enqueued = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.SweepParallelism, CancellationToken = cancellationToken };
@@ -50,7 +52,7 @@ public sealed class RenewalSweep(
                     {
                         try
                         {
-                            await queue.EnqueueAsync(new RenewalMessage(entry.ConnectionId, entry.RenewAt), ct).ConfigureAwait(false);
+                            await queue.EnqueueAsync(new RenewalMessage(entry.ConnectionId, entry.RenewAt, span?.Id), ct).ConfigureAwait(false);
                             Interlocked.Increment(ref enqueued);
                         }
                         catch (StorageUnavailableException ex)
@@ -68,6 +70,8 @@ public sealed class RenewalSweep(
         var skipped = due - enqueued;
         var purged = await consentPurge.PurgeAsync(now, cancellationToken).ConfigureAwait(false);
         Log.Swept(logger, due, enqueued, skipped, purged);
+        metrics.RecordSweep(due);
+        span?.SetTag("due", due).SetTag("enqueued", enqueued);
         return new SweepResult(due, enqueued, skipped, purged);
     }
 }

@@ -9,17 +9,22 @@ public sealed class RenewalWorker(IConnectionRenewer renewer, IRenewalIndex inde
 {
     public async Task<RenewalResult> ProcessAsync(RenewalMessage message, CancellationToken cancellationToken)
     {
+        using var span = ConnectTelemetry.StartLinkedSpan(ConnectTelemetry.RenewalMessageSpan, message.ConnectionId, message.TraceParent);
+        RenewalResult result;
         try
         {
-            return await RenewAsync(message, cancellationToken).ConfigureAwait(false);
+            result = await RenewAsync(message, cancellationToken).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
             // The message completes: its index entry stays marked and the sweep offers it again after RequeueAfter. Failing the
             // message instead would only retry it at once and then park it in the poison queue.
             Log.RenewalMessageDeferred(logger, message.ConnectionId, ex.Status);
-            return new RenewalResult(RenewalOutcome.Busy, null);
+            result = new RenewalResult(RenewalOutcome.Busy, null);
         }
+
+        span.SetOutcome(result.Outcome);
+        return result;
     }
 
     private async Task<RenewalResult> RenewAsync(RenewalMessage message, CancellationToken cancellationToken)

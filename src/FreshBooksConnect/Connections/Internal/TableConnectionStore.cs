@@ -18,7 +18,7 @@ namespace FreshBooksConnect.Connections.Internal;
 /// the row (the connection's partition is its outbox), with a reminder written first so a crash after it still delivers it.
 /// </summary>
 internal sealed class TableConnectionStore(
-    StorageClients storage, ITokenProtector protector, IRenewalIndexWriter index, IEventOutbox outbox, TimeProvider time, ILogger<TableConnectionStore> logger)
+    StorageClients storage, ITokenProtector protector, IRenewalIndexWriter index, IEventOutbox outbox, RenewalMetrics metrics, TimeProvider time, ILogger<TableConnectionStore> logger)
     : IConnectionStore
 {
     internal const string RowKey = "connection";
@@ -66,6 +66,11 @@ internal sealed class TableConnectionStore(
             ? null
             : await outbox.RemindAsync(change.After.Id, time.GetUtcNow() + EventRecoveryDelay, cancellationToken).ConfigureAwait(false);
         var result = await WriteChangeAsync(change, connectionEvent is null ? null : TableEventOutbox.ToEntity(connectionEvent), cancellationToken).ConfigureAwait(false);
+        if (result.Written)
+        {
+            metrics.ConnectionWritten(change);
+        }
+
         if (reminder is not null && result.Outcome != WriteOutcome.Conflict)
         {
             await NotifyAsync(new EventMessage(change.After.Id, reminder)).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -57,16 +58,17 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
     }
 
     public Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, CancellationToken cancellationToken) =>
-        RequestTokenAsync(new TokenRequest("authorization_code", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, Code: code), cancellationToken);
+        RequestTokenAsync(ConnectTelemetry.ExchangeCodeSpan, new TokenRequest("authorization_code", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, Code: code), cancellationToken);
 
     public Task<FreshBooksResult<TokenGrant>> RefreshAsync(string refreshToken, CancellationToken cancellationToken) =>
-        RequestTokenAsync(new TokenRequest("refresh_token", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, RefreshToken: refreshToken), cancellationToken);
+        RequestTokenAsync(ConnectTelemetry.RefreshSpan, new TokenRequest("refresh_token", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, RefreshToken: refreshToken), cancellationToken);
 
     public async Task<FreshBooksResult<bool>> RevokeAsync(string token, CancellationToken cancellationToken)
     {
         var body = new RevokeRequest(_options.ClientId, _options.ClientSecret, token);
         // FreshBooks answers 200 {}: success carries no value beyond itself.
         return await SendAsync(
+            ConnectTelemetry.RevokeSpan,
             () => new HttpRequestMessage(HttpMethod.Post, RevokePath) { Content = JsonContent.Create(body, FreshBooksJson.Default.RevokeRequest) },
             static (_, _) => true,
             cancellationToken).ConfigureAwait(false);
@@ -74,6 +76,7 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
 
     public Task<FreshBooksResult<FreshBooksIdentity>> GetIdentityAsync(string accessToken, CancellationToken cancellationToken) =>
         SendAsync(
+            ConnectTelemetry.IdentitySpan,
             () =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Get, IdentityPath);
@@ -83,8 +86,9 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
             static (body, _) => FreshBooksAnswers.ReadIdentity(body),
             cancellationToken);
 
-    private Task<FreshBooksResult<TokenGrant>> RequestTokenAsync(TokenRequest body, CancellationToken cancellationToken) =>
+    private Task<FreshBooksResult<TokenGrant>> RequestTokenAsync(string spanName, TokenRequest body, CancellationToken cancellationToken) =>
         SendAsync(
+            spanName,
             () => new HttpRequestMessage(HttpMethod.Post, TokenPath) { Content = JsonContent.Create(body, FreshBooksJson.Default.TokenRequest) },
             ReadGrant,
             cancellationToken);
@@ -120,7 +124,27 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
         return new TokenGrant(token.AccessToken, token.RefreshToken, token.Scope, receivedAt + lifetime.Value);
     }
 
+    /// <param name="spanName">The call's span: its FreshBooks status, error code and outcome, never the request or answer body.</param>
     private async Task<FreshBooksResult<TValue>> SendAsync<TValue>(
+        string spanName,
+        Func<HttpRequestMessage> createRequest,
+        Func<byte[], DateTimeOffset, TValue?> read,
+        CancellationToken cancellationToken)
+    {
+        using var span = ConnectTelemetry.StartSpan(spanName, kind: ActivityKind.Client);
+        var result = await SendCoreAsync(span, createRequest, read, cancellationToken).ConfigureAwait(false);
+        span.SetOutcome(result.Outcome);
+        if (!result.IsSuccess)
+        {
+            span?.SetTag(ConnectTelemetry.FreshBooksErrorTag, result.Error);
+            span?.SetStatus(ActivityStatusCode.Error);
+        }
+
+        return result;
+    }
+
+    private async Task<FreshBooksResult<TValue>> SendCoreAsync<TValue>(
+        Activity? span,
         Func<HttpRequestMessage> createRequest,
         Func<byte[], DateTimeOffset, TValue?> read,
         CancellationToken cancellationToken)
@@ -136,6 +160,8 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
             Log.FreshBooksUnreachable(logger, request.RequestUri?.AbsolutePath, ex.GetType().Name);
             return FreshBooksResult<TValue>.Failure(FreshBooksOutcome.Transient, "unreachable", "FreshBooks could not be reached.");
         }
+
+        span?.SetTag(ConnectTelemetry.HttpStatusTag, (int)response.StatusCode);
 
         using (response)
         {

@@ -1,9 +1,10 @@
 using FreshBooksConnect.Connections;
+using FreshBooksConnect.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Renewal.Internal;
 
-internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time, IOptions<RenewalOptions> options) : IConnectionLease
+internal sealed class ConnectionLease(IConnectionStore store, RenewalMetrics metrics, TimeProvider time, IOptions<RenewalOptions> options) : IConnectionLease
 {
     private readonly RenewalOptions _options = options.Value;
 
@@ -31,12 +32,14 @@ internal sealed class ConnectionLease(IConnectionStore store, TimeProvider time,
         // Bounded by polls as well as by the clock, so a clock that stands still (tests) cannot make it wait forever.
         var polls = (int)Math.Ceiling(_options.LeaseWaitTimeout / _options.LeaseWaitInterval);
         var giveUpAt = time.GetUtcNow() + _options.LeaseWaitTimeout;
+        var started = time.GetTimestamp();
         for (var poll = 0; ; poll++)
         {
             var connection = await store.GetAsync(connectionId, cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
             if (connection is null || !connection.IsLeasedByOther(Owner, now) || now >= giveUpAt || poll >= polls)
             {
+                metrics.RecordLeaseWait(connection is null ? "gone" : connection.IsLeasedByOther(Owner, now) ? "still_leased" : "released", time.GetElapsedTime(started));
                 return connection;
             }
 

@@ -108,7 +108,7 @@ internal sealed class ConnectionRenewer(
 
             // One refresh per connection per process: later callers share it. It runs without the callers' cancellation,
             // because a pair FreshBooks has issued must be saved whoever stopped waiting for it.
-            var result = await inFlight.JoinOrStartAsync(connectionId, () => RefreshUnderLeaseAsync(connection), cancellationToken).ConfigureAwait(false);
+            var result = await inFlight.JoinOrStartAsync(connectionId, () => RefreshUnderLeaseAsync(connection, reason), cancellationToken).ConfigureAwait(false);
             if (result is not null)
             {
                 return result;
@@ -144,11 +144,26 @@ internal sealed class ConnectionRenewer(
         : new RenewalResult(RenewalOutcome.Current, outcome);
 
     /// <returns>The result, or null when the row changed before the lease was taken, or the lease was lost before a pair arrived.</returns>
-    private async Task<RenewalResult?> RefreshUnderLeaseAsync(Connection connection)
+    private async Task<RenewalResult?> RefreshUnderLeaseAsync(Connection connection, RenewalReason reason)
     {
         // Hand the task out at once, so callers joining meanwhile wait on it rather than block on the Lazy.
         await Task.Yield();
-        var claim = await lease.AcquireAsync(connection, CancellationToken.None).ConfigureAwait(false);
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.RenewalSpan, connection.Id);
+        span?.SetTag(ConnectTelemetry.ReasonTag, RenewalMetrics.ReasonName(reason));
+        var result = await RefreshCoreAsync(connection).ConfigureAwait(false);
+        span?.SetTag(ConnectTelemetry.OutcomeTag, result is null ? "changed" : ConnectTelemetry.TagValue(result.Outcome));
+        return result;
+    }
+
+    private async Task<RenewalResult?> RefreshCoreAsync(Connection connection)
+    {
+        LeaseResult claim;
+        using (var leaseSpan = ConnectTelemetry.StartSpan(ConnectTelemetry.LeaseSpan, connection.Id))
+        {
+            claim = await lease.AcquireAsync(connection, CancellationToken.None).ConfigureAwait(false);
+            leaseSpan.SetOutcome(claim.Outcome);
+        }
+
         switch (claim)
         {
             case { Outcome: LeaseOutcome.NotFound }:
@@ -161,6 +176,7 @@ internal sealed class ConnectionRenewer(
 
         var leased = claim.Connection;
         var storageDown = false;
+        var refreshStarted = time.GetTimestamp();
         var (answer, leaseLost) = await refreshRetries.RunAsync(
             () => freshBooks.RefreshAsync(leased.RefreshToken, CancellationToken.None),
             async () =>
@@ -177,6 +193,7 @@ internal sealed class ConnectionRenewer(
                     return false;
                 }
             }).ConfigureAwait(false);
+        metrics.RecordRefresh(answer.Outcome, time.GetElapsedTime(refreshStarted));
         if (leaseLost && !storageDown)
         {
             // Our lease is gone (it ran out, or the row was replaced): whoever holds it now decides. The refresh token was not
@@ -203,14 +220,18 @@ internal sealed class ConnectionRenewer(
     /// </summary>
     private async Task<RenewalResult> SaveAsync(ConnectionChange change, FreshBooksResult<TokenGrant> answer)
     {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.SaveSpan, change.After.Id);
         var waitedLongEnough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var saving = SaveUntilStoredAsync(change, answer, waitedLongEnough);
         unsaved.Track(change.After, change.Before!.TokenGeneration, change.Kind == ConnectionChangeKind.Renewed, saving);
         if (await Task.WhenAny(saving, waitedLongEnough.Task).ConfigureAwait(false) == saving)
         {
-            return await saving.ConfigureAwait(false);
+            var saved = await saving.ConfigureAwait(false);
+            span.SetOutcome(saved.Outcome);
+            return saved;
         }
 
+        span?.SetTag(ConnectTelemetry.OutcomeTag, "kept_until_saved");
         Log.OutcomeKeptUntilSaved(logger, change.After.Id, change.Kind.ToString());
         return new RenewalResult(Outcome(change.Kind), change.After, answer.RetryAfter);
     }

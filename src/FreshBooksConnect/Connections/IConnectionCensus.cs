@@ -1,0 +1,7 @@
+namespace FreshBooksConnect.Connections;
+
+/// <summary>Counts connections by status: one query over the connections table that reads only each row's status.</summary>
+public interface IConnectionCensus
+{
+    Task<IReadOnlyDictionary<ConnectionStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);
+}
