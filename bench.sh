@@ -6,6 +6,9 @@
 #   ./bench.sh --quick    one run each, smaller sizes (smoke test)                     -> .run/benchmarks-quick.md
 #   ./bench.sh --micro    only section 5, the BenchmarkDotNet store-call benchmarks      -> .run/benchmarks-micro.md
 #   ./bench.sh --events   only section 3b, connection events (about 2 minutes)          -> .run/benchmarks-events.md
+#   ./bench.sh --cache-and-proxy
+#                         only sections 2c and 6, token cache and proxy, over 10,000 connections seeded for them
+#                         (about 5 minutes)                                          -> .run/benchmarks-cache-and-proxy.md
 #   ./bench.sh --compare <ref> [<ref>...] [--quick]
 #                         before/after: the renewal core set (sweep + drain of 1,000 due, drain at P = 1, token API)
 #                         for each git ref and then the working tree, 5 runs each (3 with --quick), all with the
@@ -20,17 +23,18 @@ testing=tests/FreshBooksConnect.Testing
 dll=bin/Release/net10.0/FreshBooksConnect.Benchmarks.dll
 
 usage() {
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,17p' "$0" >&2
   exit 2
 }
 
-quick=0 large=0 micro=0 events=0 compare=0 refs=()
+quick=0 large=0 micro=0 events=0 cache_proxy=0 compare=0 refs=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --large) large=1 ;;
     --micro) micro=1 ;;
     --events) events=1 ;;
+    --cache-and-proxy) cache_proxy=1 ;;
     --compare) compare=1 ;;
     --*) echo "unknown option: $arg" >&2; usage ;;
     *) refs+=("$arg") ;;
@@ -156,6 +160,9 @@ if [ "$micro" = 1 ]; then
   mkdir -p .run
 elif [ "$events" = 1 ]; then
   out=.run/benchmarks-events.md
+  mkdir -p .run
+elif [ "$cache_proxy" = 1 ]; then
+  out=.run/benchmarks-cache-and-proxy.md
   mkdir -p .run
 elif [ "$quick" = 1 ]; then
   out=.run/benchmarks-quick.md

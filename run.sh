@@ -403,8 +403,10 @@ create_onboarding_link() {
 }
 
 print_banner() {
-  local link=$1 logs=$RUN_LOG_DIR
+  local link=$1 logs=$RUN_LOG_DIR account='<accountId>'
   [[ $logs == "$ROOT"/* ]] && logs=${logs#"$ROOT"/}
+  # The emulator's default user has account AEL001; at the real FreshBooks the token answer names the account ids.
+  [[ $USE_EMULATOR == yes ]] && account=AEL001
   cat <<EOF
 
 FreshBooks Connect is running ($([[ $HOST_KIND == func ]] && echo "Core Tools" || echo "local Functions host"), FreshBooks: $([[ $USE_EMULATOR == yes ]] && echo "the emulator" || echo "$AUTH_URL")).
@@ -421,14 +423,18 @@ EOF
   fi
   cat <<EOF
 
-  2. Get the connection's access token, as the SaaS backend does:
+  2. Call FreshBooks through the app, which adds the connection's token (the token never leaves the app):
+
+       curl -H "x-functions-key: $FUNCTION_KEY" $APP_URL/api/connections/t-$TENANT/freshbooks/accounting/account/$account/users/clients
+
+  3. Or get the access token, as a SaaS backend that calls FreshBooks itself does:
 
        curl -H "x-functions-key: $FUNCTION_KEY" $APP_URL/api/connections/t-$TENANT/token
 
 EOF
   if [[ $USE_EMULATOR == yes ]]; then
     cat <<EOF
-  3. Call the (emulated) FreshBooks API with it:
+     and call the (emulated) FreshBooks API with it:
 
        curl -H "Authorization: Bearer <accessToken>" $API_URL/accounting/account/AEL001/users/clients
 

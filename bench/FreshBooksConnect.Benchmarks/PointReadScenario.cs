@@ -8,8 +8,9 @@ using static FreshBooksConnect.Benchmarks.Report;
 namespace FreshBooksConnect.Benchmarks;
 
 /// <summary>
-/// Section 2b: one point read straight to Azurite, over the connections table as the product keys it (one partition
-/// per connection, one constant row key) and over a copy of the same rows whose row key is the partition key.
+/// Section 2b: one point read straight to Azurite, over the connections table as the product keys it (one partition per
+/// connection; since issue 19 the row key is the id too) and over a copy of the same rows in the other layout (the constant row key
+/// <c>connection</c> of earlier versions; or, built against an earlier version, the id).
 /// </summary>
 internal static class PointReadScenario
 {
@@ -22,16 +23,20 @@ internal static class PointReadScenario
         await copy.DeleteAsync();
         await copy.CreateAsync();
         var rows = new List<TableEntity>();
-        await foreach (var row in connections.QueryAsync<TableEntity>())
+        await foreach (var row in connections.QueryAsync<TableEntity>("RowKey lt '~'"))
         {
             rows.Add(row);
         }
 
-        var rowKey = rows[0].RowKey;
+        // The connection rows only (outbox rows start with '~'), in the product's layout and the other one.
+        var keyedById = rows[0].RowKey == rows[0].PartitionKey;
+        var constantKey = keyedById ? "connection" : rows[0].RowKey;
+        Func<string, string> productKey = keyedById ? id => id : _ => constantKey;
+        Func<string, string> copyKey = keyedById ? _ => constantKey : id => id;
         var insert = Stopwatch.StartNew();
         await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (row, ct) =>
         {
-            row.RowKey = row.PartitionKey;
+            row.RowKey = copyKey(row.PartitionKey);
             await copy.AddEntityAsync(row, ct);
         });
         var insertSeconds = insert.Elapsed.TotalSeconds;
@@ -61,16 +66,17 @@ internal static class PointReadScenario
                 while (Stopwatch.GetTimestamp() < until)
                 {
                     var start = Stopwatch.GetTimestamp();
-                    await connections.GetEntityAsync<TableEntity>(population[random.Next(population.Length)], rowKey);
+                    var id = population[random.Next(population.Length)];
+                    await connections.GetEntityAsync<TableEntity>(id, productKey(id));
                     latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
             }));
             return [.. latencies];
         }
 
-        await ReadAsync(connections, _ => rowKey); // warm-up of the client and both code paths
-        var product = await ReadAsync(connections, _ => rowKey);
-        var distinct = await ReadAsync(copy, id => id);
+        await ReadAsync(connections, productKey); // warm-up of the client and both code paths
+        var product = await ReadAsync(connections, productKey);
+        var other = await ReadAsync(copy, copyKey);
         await copy.DeleteAsync();
         await ConcurrentReadsAsync(); // opens the 64 connections
         var open = await ConcurrentReadsAsync();
@@ -78,10 +84,13 @@ internal static class PointReadScenario
         var reopened = await ConcurrentReadsAsync();
 
         md.AppendLine(Inv, $"### 2b. An Azurite point read over the same {rows.Count:N0} rows: row-key layout, and new connections").AppendLine();
-        md.AppendLine(Inv, $"{Reads} sequential `GetEntity` calls by `TableClient` straight to Azurite (no app), random connections. The product keys a connection row `PartitionKey = id, RowKey = \"{rowKey}\"`; the copy has `RowKey = id`, nothing else changed (its {rows.Count:N0} inserts took {insertSeconds:F1} s at 32 parallel).").AppendLine();
+        var productLayout = keyedById ? "`RowKey = id`" : $"`RowKey = \"{constantKey}\"`";
+        var copyLayout = keyedById ? $"`RowKey = \"{constantKey}\"` (the layout before issue 19)" : "`RowKey = id`";
+        md.AppendLine(Inv, $"{Reads} sequential `GetEntity` calls by `TableClient` straight to Azurite (no app), random connections. The product keys a connection row `PartitionKey = id`, {productLayout}; the copy has {copyLayout}, nothing else changed (its {rows.Count:N0} inserts took {insertSeconds:F1} s at 32 parallel).").AppendLine();
         md.AppendLine("| row key | p50 | p95 | p99 |");
         md.AppendLine("|---|---:|---:|---:|");
-        foreach (var (name, latencies) in new[] { ($"constant (`{rowKey}`), as the product stores it", product), ("= partition key (copy)", distinct) })
+        var layouts = new[] { ($"{productLayout}, as the product stores it", product), ($"{copyLayout}, copy", other) };
+        foreach (var (name, latencies) in layouts)
         {
             md.AppendLine(Inv, $"| {name} | {Stats.Percentile(latencies, 0.50):F2} ms | {Stats.Percentile(latencies, 0.95):F2} ms | {Stats.Percentile(latencies, 0.99):F2} ms |");
         }

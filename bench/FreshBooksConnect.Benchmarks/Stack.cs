@@ -69,6 +69,20 @@ internal sealed class Stack : IAsyncDisposable
         var stack = new Stack();
         await stack.Azurite.StartAsync();
         stack.Emulator = await FreshBooksEmulator.StartAsync(new EmulatorOptions { ClientId = "bench-client", ClientSecret = "bench-secret" }, stack.Clock);
+
+        // Sections 1-2 measure the storage path: this host has no token cache (section 2c and 6 start hosts with one).
+        stack.Host = await stack.StartHostAsync(new Dictionary<string, string?> { ["TokenCache:Lifetime"] = "00:00:00" });
+        stack.Api = new HttpClient { BaseAddress = stack.Host.BaseUri };
+        stack.Api.DefaultRequestHeaders.Add("x-functions-key", stack.Host.FunctionKey);
+        return stack;
+    }
+
+    /// <summary>
+    /// One more instance of the app in this process, on its own port, against the same Azurite and emulator, with
+    /// <paramref name="overrides"/> over the bench's settings. The caller disposes it.
+    /// </summary>
+    public async Task<LocalFunctionsHost> StartHostAsync(IReadOnlyDictionary<string, string?> overrides)
+    {
         var port = FreePort();
         var options = new LocalHostOptions
         {
@@ -80,26 +94,23 @@ internal sealed class Stack : IAsyncDisposable
             {
                 s.AddFreshBooksConnect(configuration);
                 s.RemoveAll<TimeProvider>();
-                s.AddSingleton<TimeProvider>(stack.Clock);
+                s.AddSingleton<TimeProvider>(Clock);
                 s.Configure<StorageOptions>(o => o.ConfigureClients += clientOptions =>
                 {
                     if (clientOptions is TableClientOptions)
                     {
-                        clientOptions.AddPolicy(stack.Counter, HttpPipelinePosition.PerCall);
+                        clientOptions.AddPolicy(Counter, HttpPipelinePosition.PerCall);
                     }
                 });
                 s.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
             },
         };
-        foreach (var (key, value) in stack.Settings(port))
+        foreach (var (key, value) in Settings(port).Concat(overrides))
         {
             options.Settings[key] = value;
         }
 
-        stack.Host = await LocalFunctionsHost.StartAsync(options);
-        stack.Api = new HttpClient { BaseAddress = stack.Host.BaseUri };
-        stack.Api.DefaultRequestHeaders.Add("x-functions-key", stack.Host.FunctionKey);
-        return stack;
+        return await LocalFunctionsHost.StartAsync(options);
     }
 
     public Dictionary<string, string?> Settings(int port) => new(StringComparer.OrdinalIgnoreCase)
@@ -217,14 +228,16 @@ internal sealed class Stack : IAsyncDisposable
     /// <summary>Deletes connection rows straight from the table: a benchmark's clean-up, so the next run sees the same table size.</summary>
     public async Task DeleteConnectionRowsAsync(IReadOnlyList<string> ids)
     {
+        // Row key = the id since issue 19; a constant before (./bench.sh --compare builds against older sources too).
         var table = Tables.GetTableClient(StorageOptions.ConnectionsTableName);
         var rowKey = "";
-        await foreach (var row in table.QueryAsync<TableEntity>($"PartitionKey eq '{ids[0]}'", select: ["RowKey"]))
+        await foreach (var row in table.QueryAsync<TableEntity>($"PartitionKey eq '{ids[0]}' and RowKey lt '~'", select: ["RowKey"]))
         {
             rowKey = row.RowKey;
         }
 
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, ct) => await table.DeleteEntityAsync(id, rowKey, Azure.ETag.All, ct));
+        var keyedById = rowKey == ids[0];
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, ct) => await table.DeleteEntityAsync(id, keyedById ? id : rowKey, Azure.ETag.All, ct));
     }
 
     /// <summary>

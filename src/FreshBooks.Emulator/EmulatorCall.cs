@@ -12,8 +12,10 @@ public enum EndpointKind
     Clients,
     /// <summary><c>/accounting/account/{accountId}/users/clients/{clientId}</c>.</summary>
     ClientById,
-    /// <summary><c>/accounting/account/{accountId}/invoices/invoices</c>.</summary>
+    /// <summary><c>/accounting/account/{accountId}/invoices/invoices</c>: list (GET) and create (POST).</summary>
     Invoices,
+    /// <summary><c>/accounting/account/{accountId}/invoices/invoices/{invoiceId}</c>.</summary>
+    InvoiceById,
     /// <summary><c>/projects/business/{businessId}/projects</c>.</summary>
     Projects,
     /// <summary><c>/timetracking/business/{businessId}/time_entries</c>.</summary>

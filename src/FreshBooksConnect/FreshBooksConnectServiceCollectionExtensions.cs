@@ -8,6 +8,8 @@ using FreshBooksConnect.Events;
 using FreshBooksConnect.Events.Internal;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.FreshBooks.Internal;
+using FreshBooksConnect.Proxy;
+using FreshBooksConnect.Proxy.Internal;
 using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Renewal.Internal;
 using FreshBooksConnect.Security;
@@ -16,6 +18,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 
@@ -39,16 +42,21 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.AddOptions<OnboardingOptions>().Bind(configuration.GetSection(OnboardingOptions.SectionName)).ValidateOnStart();
         services.AddOptions<RenewalOptions>().Bind(configuration.GetSection(RenewalOptions.SectionName)).ValidateOnStart();
         services.AddOptions<EventsOptions>().Bind(configuration.GetSection(EventsOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<TokenCacheOptions>().Bind(configuration.GetSection(TokenCacheOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<ProxyOptions>().Bind(configuration.GetSection(ProxyOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FreshBooksOptions>, FreshBooksOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenProtectionOptions>, TokenProtectionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnboardingOptions>, OnboardingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RenewalOptions>, RenewalOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenCacheOptions>, TokenCacheOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
 
         services.TryAddSingleton(sp => new StorageClients(sp.GetRequiredService<IOptions<StorageOptions>>()));
         services.AddHostedService<StorageInitializer>();
         services.TryAddSingleton<ITokenProtector, TokenKeyRing>();
+        services.TryAddSingleton<ConnectionTokenCache>();
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
         services.TryAddSingleton<IConnectionCensus, TableConnectionCensus>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
@@ -114,6 +122,25 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddTransient<ConsentService>();
         services.TryAddTransient<ConnectionTokenService>();
         services.TryAddTransient<ConnectionRemoval>();
+
+        // The proxy: YARP's forwarder over its own pooled connections to FreshBooks (not the typed client's resilience pipeline:
+        // a proxied call is the SaaS's to retry, and FreshBooks' 429 and 5xx go back to it as they are).
+        services.AddHttpForwarder();
+
+        // YARP logs each destination URL at Information: the customer's ids and query. Its warnings and errors stay.
+        services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
+        services.TryAddSingleton(sp => new ProxyHttpInvoker(sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value));
+        services.TryAddSingleton<ProxyConcurrency>();
+        services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddTransient(sp => new FreshBooksProxy(
+            sp.GetRequiredService<ConnectionTokenService>(),
+            sp.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
+            sp.GetRequiredService<ProxyHttpInvoker>(),
+            sp.GetRequiredService<ProxyConcurrency>(),
+            sp.GetRequiredService<ProxyMetrics>(),
+            sp.GetRequiredService<IOptions<ProxyOptions>>().Value,
+            sp.GetRequiredService<IOptions<FreshBooksOptions>>().Value,
+            sp.GetRequiredService<ILogger<FreshBooksProxy>>()));
         return services;
     }
 }

@@ -186,6 +186,37 @@ public sealed class BusinessApiTests
         Assert.Empty(own.Emulator.Misuses);
     }
 
+    [Fact]
+    public async Task Created_invoice_sums_its_lines_for_a_client_of_the_account_and_is_fetched_by_id()
+    {
+        await using var own = await BooksFixture.StartAsync();
+        var token = (await own.Client.ConnectAsync(Everything, Charles.Id)).AccessToken;
+        using var clients = await ClientsResultAsync(token, "DEW101", "", own.Client);
+        var customer = clients.RootElement.GetProperty("clients")[0].GetProperty("id").GetInt64();
+
+        using var created = await own.Client.ApiAsync(HttpMethod.Post, "accounting/account/DEW101/invoices/invoices", token, new
+        {
+            invoice = new { customerid = customer, create_date = "2026-11-30", notes = "Gears", lines = new object[] { new { qty = 3, unit_cost = new { amount = "12.50" } }, new { qty = "1", unit_cost = new { amount = 4 } } } },
+        });
+        using var body = await JsonAsync(created, HttpStatusCode.OK);
+        var invoice = body.RootElement.GetProperty("response").GetProperty("result").GetProperty("invoice");
+        Assert.Equal(("41.50", "2026-11-30", "Gears", customer), (invoice.GetProperty("amount").GetProperty("amount").GetString(), invoice.GetProperty("create_date").GetString(), invoice.GetProperty("notes").GetString(), invoice.GetProperty("customerid").GetInt64()));
+
+        using var fetched = await own.Client.ApiAsync(HttpMethod.Get, $"accounting/account/DEW101/invoices/invoices/{invoice.GetProperty("id").GetInt64()}", token);
+        using var fetchedBody = await JsonAsync(fetched, HttpStatusCode.OK);
+        Assert.Equal(invoice.GetRawText(), fetchedBody.RootElement.GetProperty("response").GetProperty("result").GetProperty("invoice").GetRawText());
+
+        // A customer of another account, or none: refused in the accounting error shape, nothing created.
+        using var foreign = await own.Client.ApiAsync(HttpMethod.Post, "accounting/account/DEW101/invoices/invoices", token, new { invoice = new { customerid = 999999 } });
+        using var missing = await own.Client.ApiAsync(HttpMethod.Post, "accounting/account/DEW101/invoices/invoices", token, new { invoice = new { notes = "x" } });
+        using var unknown = await own.Client.ApiAsync(HttpMethod.Get, "accounting/account/DEW101/invoices/invoices/999999", token);
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(3, own.Emulator.Calls.Count(c => c.Endpoint is EndpointKind.Invoices or EndpointKind.InvoiceById && c.StatusCode != 200));
+        Assert.Empty(own.Emulator.Misuses);
+    }
+
     public static TheoryData<string, HttpStatusCode, int, string?> InvalidClients => new()
     {
         { """{"client":{}}""", HttpStatusCode.UnprocessableEntity, 1001, "organization" },

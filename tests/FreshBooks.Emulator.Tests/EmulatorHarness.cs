@@ -72,7 +72,7 @@ public sealed class EmulatorCollection : ICollectionFixture<EmulatorFixture>
 /// </summary>
 public sealed class BooksFixture : IAsyncLifetime
 {
-    public const string AllScopes = "user:profile:read user:clients:read user:clients:write user:invoices:read user:projects:read user:time_entries:read";
+    public const string AllScopes = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:projects:read user:time_entries:read";
 
     public EmulatorHarness Harness { get; private set; } = null!;
 

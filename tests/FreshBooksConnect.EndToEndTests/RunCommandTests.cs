@@ -26,9 +26,10 @@ public sealed partial class RunCommandTests
         {
             var link = await run.WaitForLinkAsync(BrowserStack.StartTimeout);
 
-            // What the developer is told: the link, the consent page, the token call, the logs.
+            // What the developer is told: the link, the consent page, the proxied call and the token call, the logs.
             Assert.Contains($"({run.EmulatorUrl}/oauth/authorize/)", run.Output, StringComparison.Ordinal);
             Assert.Contains($"curl -H \"x-functions-key: {RunCommand.FunctionKey}\" {run.AppUrl}/api/connections/t-demo/token", run.Output, StringComparison.Ordinal);
+            Assert.Contains($"curl -H \"x-functions-key: {RunCommand.FunctionKey}\" {run.AppUrl}/api/connections/t-demo/freshbooks/accounting/account/AEL001/users/clients", run.Output, StringComparison.Ordinal);
             Assert.Contains("app.log", run.Output, StringComparison.Ordinal);
             foreach (var service in new[] { "app", "emulator", "azurite" })
             {

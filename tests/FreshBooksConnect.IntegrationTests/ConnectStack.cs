@@ -52,7 +52,15 @@ public class ConnectStack : IAsyncLifetime
     {
         await Azurite.StartAsync();
         Emulator = await FreshBooksEmulator.StartAsync(
-            new EmulatorOptions { ClientId = ClientId, ClientSecret = ClientSecret, Users = [EmulatedUser.Default, SecondUser, EmulatedUser.MultiBusiness] },
+            new EmulatorOptions
+            {
+                ClientId = ClientId,
+                ClientSecret = ClientSecret,
+                Users = [EmulatedUser.Default, SecondUser, EmulatedUser.MultiBusiness],
+
+                // Registered for the proxy's tests; apps ask for the first two unless a test asks for more.
+                Scopes = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:projects:read user:time_entries:read",
+            },
             Clock);
         App = await StartAppAsync();
     }
@@ -173,7 +181,7 @@ public class ConnectStack : IAsyncLifetime
 
     /// <summary>The connection rows of the connections table (not the events waiting in their partitions' outboxes).</summary>
     public async Task<List<TableEntity>> ConnectionRowsAsync() =>
-        [.. (await RowsAsync(StorageOptions.ConnectionsTableName)).Where(r => r.RowKey == "connection")];
+        [.. (await RowsAsync(StorageOptions.ConnectionsTableName)).Where(r => !r.RowKey.StartsWith('~'))];
 
     /// <summary>The events waiting in the connections' outboxes, oldest first per connection.</summary>
     public async Task<List<TableEntity>> OutboxRowsAsync() =>

@@ -291,7 +291,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         }
 
         var rows = await stack.RowsAsync(StorageOptions.ConnectionsTableName);
-        Assert.Equal(2, rows.Count(r => r.RowKey == "connection"));
+        Assert.Equal(2, rows.Count(r => r.RowKey == r.PartitionKey));
         foreach (var row in rows)
         {
             foreach (var (column, value) in row)
@@ -300,7 +300,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
                 Assert.False(secrets.Any(s => text.Contains(s, StringComparison.OrdinalIgnoreCase)), $"a token in clear text in {row.PartitionKey}.{column}");
             }
 
-            if (row.RowKey == "connection")
+            if (row.RowKey == row.PartitionKey)
             {
                 Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("AccessToken"));
                 Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("RefreshToken"));
@@ -316,10 +316,10 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         var alphaToken = (await RenewalDriver.ConnectionAsync(App, alpha)).AccessToken;
         var betaToken = (await RenewalDriver.ConnectionAsync(App, beta)).AccessToken;
         var table = stack.Tables.GetTableClient(StorageOptions.ConnectionsTableName);
-        var alphaRow = (await table.GetEntityAsync<TableEntity>(alpha, "connection")).Value;
+        var alphaRow = (await table.GetEntityAsync<TableEntity>(alpha, alpha)).Value;
 
         // Someone with write access to the table copies alpha's encrypted access token onto beta's row.
-        await table.UpdateEntityAsync(new TableEntity(beta, "connection") { ["AccessToken"] = alphaRow.GetString("AccessToken") }, ETag.All, TableUpdateMode.Merge);
+        await table.UpdateEntityAsync(new TableEntity(beta, beta) { ["AccessToken"] = alphaRow.GetString("AccessToken") }, ETag.All, TableUpdateMode.Merge);
         stack.Emulator.ResetLog();
         var tampered = await Probe.SnapshotAsync(stack);
         var tamperedRow = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == beta);

@@ -21,8 +21,8 @@ internal interface ICaller
 internal static class Callers
 {
     /// <summary>
-    /// The traffic of a soak: three token callers and two 401 callers. The extension point for the product's next routes: a
-    /// proxy caller (<c>/api/connections/{id}/proxy/…</c>) is one more <see cref="ICaller"/> here once that route exists.
+    /// The traffic of a soak: three token callers and two 401 callers. The extension point for the product's other routes: the
+    /// proxy (<c>/api/connections/{id}/freshbooks/…</c>) has no caller here yet; it would be one more <see cref="ICaller"/>.
     /// </summary>
     public static IReadOnlyList<ICaller> Roster(bool settling) =>
         [new TokenCaller(), new TokenCaller(), new TokenCaller(), new RejectedTokenCaller(settling), new RejectedTokenCaller(settling)];

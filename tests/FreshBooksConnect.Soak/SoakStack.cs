@@ -132,6 +132,11 @@ internal sealed class SoakStack : IAsyncDisposable
             ["FreshBooks__RedirectUri"] = RedirectUri,
             ["FreshBooks__Scopes"] = "user:profile:read user:clients:read",
             ["FreshBooks__Timeout"] = "00:00:05",
+
+            // Off: the soak's invariant "no dead token handed out" is the rule for tokens read from storage. With the cache on, an
+            // instance may serve for up to its lifetime a token another instance's refresh killed (the README's staleness rule),
+            // which this invariant would count as dead.
+            ["TokenCache__Lifetime"] = "00:00:00",
             ["RenewalSchedule"] = "*/5 * * * * *",
             ["TokenProtection__CurrentKeyId"] = "k1",
             ["TokenProtection__Keys__k1"] = EncryptionKey,

@@ -26,11 +26,12 @@ public sealed class TableConnectionStoreTests
     public TableConnectionStoreTests()
     {
         var storage = new StorageClients(Mock.Of<TableServiceClient>(), Mock.Of<QueueServiceClient>(), _table.Object, Mock.Of<TableClient>(), Mock.Of<TableClient>(), Mock.Of<QueueClient>());
-        _store = new TableConnectionStore(storage, _protector, _index.Object, _outbox.Object, Metrics.Create(), TimeProvider.System, NullLogger<TableConnectionStore>.Instance);
+        _store = new TableConnectionStore(
+            storage, _protector, _index.Object, _outbox.Object, TestMeters.TokenCache(), Metrics.Create(), Options.Create(new RenewalOptions()), TimeProvider.System, NullLogger<TableConnectionStore>.Instance);
         _outbox.Setup(o => o.RemindAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>())).ReturnsAsync("reminder");
 
         // After a refused write the store reads the row back; by default it holds somebody else's write.
-        StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey)
+        StoredRow(new TableEntity("t-acme", "t-acme")
         {
             ["RefreshToken"] = _protector.Protect("someone-elses-refresh", "t-acme"),
             ["LeaseOwner"] = "host/2",
@@ -40,7 +41,7 @@ public sealed class TableConnectionStoreTests
     }
 
     private void StoredRow(TableEntity entity) =>
-        _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", TableConnectionStore.RowKey, null, It.IsAny<CancellationToken>()))
+        _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", "t-acme", null, It.IsAny<CancellationToken>()))
             .ReturnsAsync(Response.FromValue(entity, new FakeResponse(200)));
 
     internal static Connection Sample(string? version) => new()
@@ -143,7 +144,7 @@ public sealed class TableConnectionStoreTests
         var until = Now.AddMinutes(2);
         _table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Merge, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(412, "changed"));
-        StoredRow(new TableEntity("t-acme", TableConnectionStore.RowKey) { ["LeaseOwner"] = "host/1", ["LeaseUntil"] = until, ETag = new ETag("\"v2\"") });
+        StoredRow(new TableEntity("t-acme", "t-acme") { ["LeaseOwner"] = "host/1", ["LeaseUntil"] = until, ETag = new ETag("\"v2\"") });
 
         var ours = await _store.WriteAsync(Sample("\"v1\"").Leased("host/1", until, Now), default);
         var theirs = await _store.WriteAsync(Sample("\"v1\"").Leased("host/3", until, Now), default);
@@ -252,13 +253,13 @@ public sealed class TableConnectionStoreTests
     [Fact]
     public async Task A_row_whose_tokens_do_not_decrypt_is_read_as_unreadable_and_cannot_be_written_back()
     {
-        var entity = new TableEntity("t-acme", TableConnectionStore.RowKey)
+        var entity = new TableEntity("t-acme", "t-acme")
         {
             ["AccessToken"] = _protector.Protect("access", "t-other"),
             ["RefreshToken"] = _protector.Protect("refresh", "t-other"),
             ["IdentityId"] = 42L,
         };
-        _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", TableConnectionStore.RowKey, null, It.IsAny<CancellationToken>()))
+        _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", "t-acme", null, It.IsAny<CancellationToken>()))
             .ReturnsAsync(Response.FromValue(entity, new FakeResponse(200)));
 
         var connection = (await _store.GetAsync("t-acme", default))!;

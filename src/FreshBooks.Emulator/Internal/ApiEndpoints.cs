@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace FreshBooks.Emulator.Internal;
 
 /// <summary>
-/// The bearer-token APIs: <c>users/me</c>, accounting clients (list, get, create) and invoices (list),
+/// The bearer-token APIs: <c>users/me</c>, accounting clients and invoices (list, get, create),
 /// projects and time entries (list). Each goes through <see cref="ApiCall"/> (latency, faults, token, scope,
 /// the user's access to the account or business) before it reads or writes <see cref="BusinessData"/>.
 /// </summary>
@@ -46,6 +46,27 @@ internal static class ApiEndpoints
     public static Task ListInvoicesAsync(HttpContext context, EmulatorCore core, string accountId) =>
         ApiCall.RunAsync(context, core, EndpointKind.Invoices, "user:invoices:read", ApiScope.Account(accountId), _ =>
             AccountingListAsync(context, "invoices", core.Data.Invoices(accountId)));
+
+    public static Task GetInvoiceAsync(HttpContext context, EmulatorCore core, string accountId, string invoiceId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.InvoiceById, "user:invoices:read", ApiScope.Account(accountId), _ =>
+            long.TryParse(invoiceId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && core.Data.Invoice(accountId, id) is { } invoice
+                ? AccountingResultAsync(context, "invoice", invoice)
+                : ApiCall.AccountingErrorAsync(context, AccountingProblem.UnknownResource("invoiceid", "Invoice not found.", "invoice", invoiceId)));
+
+    public static Task CreateInvoiceAsync(HttpContext context, EmulatorCore core, string accountId) =>
+        ApiCall.RunAsync(context, core, EndpointKind.Invoices, "user:invoices:write", ApiScope.Account(accountId), async _ =>
+        {
+            if (await ReadObjectAsync(context, "invoice") is not { } invoice)
+            {
+                await ApiCall.AccountingErrorAsync(context, AccountingProblem.ParseError("The body must be JSON of the form {\"invoice\": {...}}."));
+                return;
+            }
+
+            var (created, problem) = core.Data.CreateInvoice(accountId, invoice);
+            await (problem is not null
+                ? ApiCall.AccountingErrorAsync(context, problem)
+                : AccountingResultAsync(context, "invoice", created!));
+        });
 
     public static Task ListProjectsAsync(HttpContext context, EmulatorCore core, string businessId) =>
         ApiCall.RunAsync(context, core, EndpointKind.Projects, "user:projects:read", ApiScope.Business(businessId), access =>

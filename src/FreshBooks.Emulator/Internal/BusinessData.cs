@@ -32,12 +32,13 @@ internal sealed class BusinessData
     private readonly Dictionary<long, List<JsonObject>> _projects = [];
     private readonly Dictionary<long, List<JsonObject>> _timeEntries = [];
     private long _nextClientId = 501;
+    private long _nextInvoiceId = 1001;
 
     public BusinessData(IReadOnlyList<EmulatedUser> users, TimeProvider clock)
     {
         _clock = clock;
         var seeded = new DateTimeOffset(2024, 1, 15, 14, 30, 0, TimeSpan.Zero);
-        long nextInvoiceId = 1001, nextProjectId = 3001, nextEntryId = 5001;
+        long nextProjectId = 3001, nextEntryId = 5001;
         foreach (var (user, business) in users.SelectMany(u => u.Businesses.Select(b => (u, b))))
         {
             if (business.AccountId is { Length: > 0 } accountId && !_clients.ContainsKey(accountId))
@@ -51,8 +52,8 @@ internal sealed class BusinessData
                 _clients[accountId] = seeds;
                 _invoices[accountId] =
                 [
-                    NewInvoice(nextInvoiceId++, accountId, seeds[0], 1, "1200.00", paid: true, seeded),
-                    NewInvoice(nextInvoiceId++, accountId, seeds[1], 2, "350.50", paid: false, seeded.AddDays(20)),
+                    NewInvoice(_nextInvoiceId++, accountId, seeds[0], 1, "1200.00", paid: true, seeded),
+                    NewInvoice(_nextInvoiceId++, accountId, seeds[1], 2, "350.50", paid: false, seeded.AddDays(20)),
                 ];
             }
 
@@ -80,6 +81,14 @@ internal sealed class BusinessData
     }
 
     public IReadOnlyList<JsonObject> Invoices(string accountId) => Snapshot(_invoices, accountId);
+
+    public JsonObject? Invoice(string accountId, long id)
+    {
+        lock (_gate)
+        {
+            return _invoices.GetValueOrDefault(accountId)?.FirstOrDefault(i => (long?)i["id"] == id)?.DeepClone().AsObject();
+        }
+    }
 
     public IReadOnlyList<JsonObject> Projects(long businessId) => Snapshot(_projects, businessId);
 
@@ -149,6 +158,82 @@ internal sealed class BusinessData
             list.Add(created);
             return (created.DeepClone().AsObject(), null);
         }
+    }
+
+    /// <summary>
+    /// Creates an invoice from the <c>invoice</c> object of a create request: <c>customerid</c> (a client of the account) is
+    /// required; the amount is the sum of <c>lines[].qty</c> × <c>lines[].unit_cost.amount</c> (numbers or numeric strings);
+    /// <c>create_date</c> (<c>yyyy-MM-dd</c>), <c>notes</c> and <c>po_number</c> are taken. Other fields are ignored.
+    /// </summary>
+    public (JsonObject? Created, AccountingProblem? Problem) CreateInvoice(string accountId, JsonElement invoice)
+    {
+        if (!invoice.TryGetProperty("customerid", out var customer) || !customer.TryGetInt64(out var customerId))
+        {
+            return (null, AccountingProblem.RequiredField("customerid", "An invoice needs the customerid of one of the account's clients.") with { Object = "invoice" });
+        }
+
+        if (Client(accountId, customerId) is not { } client)
+        {
+            return (null, AccountingProblem.UnknownResource("customerid", "Client not found.", "invoice", customer.GetRawText()));
+        }
+
+        var created = _clock.GetUtcNow();
+        if (invoice.TryGetProperty("create_date", out var date) && date.ValueKind == JsonValueKind.String)
+        {
+            if (!DateTime.TryParseExact(date.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var parsed))
+            {
+                return (null, AccountingProblem.InvalidValue("create_date", "create_date must be a date (yyyy-MM-dd).", date.GetString()) with { Object = "invoice" });
+            }
+
+            created = new DateTimeOffset(parsed, TimeSpan.Zero);
+        }
+
+        var total = 0m;
+        if (invoice.TryGetProperty("lines", out var lines) && lines.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var line in lines.EnumerateArray())
+            {
+                if (!TryDecimal(line, "qty", out var quantity, 1m) || !line.TryGetProperty("unit_cost", out var cost) || !TryDecimal(cost, "amount", out var unit, 0m))
+                {
+                    return (null, AccountingProblem.InvalidValue("lines", "Each line needs a numeric qty and unit_cost.amount.", line.GetRawText()) with { Object = "invoice" });
+                }
+
+                total += quantity * unit;
+            }
+        }
+
+        lock (_gate)
+        {
+            var id = _nextInvoiceId++;
+            var list = _invoices.TryGetValue(accountId, out var existing) ? existing : _invoices[accountId] = [];
+            var made = NewInvoice(id, accountId, client, list.Count + 1, total.ToString("0.00", CultureInfo.InvariantCulture), paid: false, created);
+            foreach (var field in new[] { "notes", "po_number" })
+            {
+                if (invoice.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String)
+                {
+                    made[field] = value.GetString();
+                }
+            }
+
+            list.Add(made);
+            return (made.DeepClone().AsObject(), null);
+        }
+    }
+
+    private static bool TryDecimal(JsonElement parent, string name, out decimal value, decimal absent)
+    {
+        value = absent;
+        if (!parent.TryGetProperty(name, out var element))
+        {
+            return true;
+        }
+
+        return element.ValueKind switch
+        {
+            JsonValueKind.Number => element.TryGetDecimal(out value),
+            JsonValueKind.String => decimal.TryParse(element.GetString(), NumberStyles.Number, CultureInfo.InvariantCulture, out value),
+            _ => false,
+        };
     }
 
     private IReadOnlyList<JsonObject> Snapshot<TKey>(Dictionary<TKey, List<JsonObject>> store, TKey key)

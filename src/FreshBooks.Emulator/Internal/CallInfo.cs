@@ -57,6 +57,7 @@ internal sealed class CallInfo(EndpointKind endpoint, DateTimeOffset time)
                 ["accounting", "account", _, "users", "clients"] => EndpointKind.Clients,
                 ["accounting", "account", _, "users", "clients", _] => EndpointKind.ClientById,
                 ["accounting", "account", _, "invoices", "invoices"] => EndpointKind.Invoices,
+                ["accounting", "account", _, "invoices", "invoices", _] => EndpointKind.InvoiceById,
                 ["projects", "business", _, "projects"] => EndpointKind.Projects,
                 ["timetracking", "business", _, "time_entries"] => EndpointKind.TimeEntries,
                 _ => EndpointKind.Other,

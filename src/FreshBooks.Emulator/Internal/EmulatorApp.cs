@@ -67,6 +67,8 @@ internal static class EmulatorApp
         app.MapPost("/accounting/account/{accountId}/users/clients", ApiEndpoints.CreateClientAsync);
         app.MapGet("/accounting/account/{accountId}/users/clients/{clientId}", ApiEndpoints.GetClientAsync);
         app.MapGet("/accounting/account/{accountId}/invoices/invoices", ApiEndpoints.ListInvoicesAsync);
+        app.MapPost("/accounting/account/{accountId}/invoices/invoices", ApiEndpoints.CreateInvoiceAsync);
+        app.MapGet("/accounting/account/{accountId}/invoices/invoices/{invoiceId}", ApiEndpoints.GetInvoiceAsync);
         app.MapGet("/projects/business/{businessId}/projects", ApiEndpoints.ListProjectsAsync);
         app.MapGet("/timetracking/business/{businessId}/time_entries", ApiEndpoints.ListTimeEntriesAsync);
         AdminEndpoints.Map(app);

@@ -26,28 +26,47 @@ public enum TokenOutcome
 
 public sealed record TokenResult(TokenOutcome Outcome, Connection? Connection, TimeSpan? RetryAfter = null);
 
-/// <summary>Hands the SaaS backend a working access token, renewing inline when needed, never two refreshes at once.</summary>
-public sealed class ConnectionTokenService(IConnectionRenewer renewer, RenewalMetrics metrics, TimeProvider time, ILogger<ConnectionTokenService> logger)
+/// <summary>
+/// Hands the SaaS backend (and the proxy) a working access token, renewing inline when needed, never two refreshes at once.
+/// Current tokens are served from this instance's <see cref="ConnectionTokenCache"/> while it has them.
+/// </summary>
+public sealed class ConnectionTokenService(
+    IConnectionRenewer renewer, ConnectionTokenCache cache, RenewalMetrics metrics, TimeProvider time, ILogger<ConnectionTokenService> logger)
 {
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>A valid token; refreshed first when it expires within the inline window.</summary>
     public Task<TokenResult> GetTokenAsync(string connectionId, CancellationToken cancellationToken) =>
-        AnswerAsync(connectionId, RenewalReason.TokenRequest, cancellationToken);
+        AnswerAsync(connectionId, RenewalReason.TokenRequest, fromCache: true, cancellationToken);
 
     /// <summary>
     /// FreshBooks answered 401 to <paramref name="rejectedAccessToken"/>: refresh only if it is still the stored token,
     /// otherwise hand out the newer one. A burst of 401s for one token causes one refresh.
     /// </summary>
-    public Task<TokenResult> RefreshRejectedAsync(string connectionId, string rejectedAccessToken, CancellationToken cancellationToken) =>
-        AnswerAsync(connectionId, new RenewalReason.TokenRejected(rejectedAccessToken), cancellationToken);
+    public Task<TokenResult> RefreshRejectedAsync(string connectionId, string rejectedAccessToken, CancellationToken cancellationToken)
+    {
+        // The rejected token may be the cached one (another instance refreshed since): never hand it out again.
+        cache.Drop(connectionId);
+        return AnswerAsync(connectionId, new RenewalReason.TokenRejected(rejectedAccessToken), fromCache: false, cancellationToken);
+    }
 
-    private async Task<TokenResult> AnswerAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
+    private async Task<TokenResult> AnswerAsync(string connectionId, RenewalReason reason, bool fromCache, CancellationToken cancellationToken)
     {
         using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.TokenRequestSpan, connectionId);
         span?.SetTag(ConnectTelemetry.ReasonTag, RenewalMetrics.ReasonName(reason));
         var started = time.GetTimestamp();
-        var answer = await AnswerCoreAsync(connectionId, reason, cancellationToken).ConfigureAwait(false);
+        TokenResult answer;
+        if (fromCache && cache.TryGet(connectionId, out var cached))
+        {
+            span?.SetTag(ConnectTelemetry.TokenCacheTag, "hit");
+            Log.TokenIssued(logger, connectionId, TokenOutcome.Issued);
+            answer = new TokenResult(TokenOutcome.Issued, cached);
+        }
+        else
+        {
+            answer = await AnswerCoreAsync(connectionId, reason, cancellationToken).ConfigureAwait(false);
+        }
+
         span.SetOutcome(answer.Outcome);
         metrics.RecordTokenRequest(reason, answer.Outcome, time.GetElapsedTime(started));
         return answer;
@@ -55,6 +74,7 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, RenewalMe
 
     private async Task<TokenResult> AnswerCoreAsync(string connectionId, RenewalReason reason, CancellationToken cancellationToken)
     {
+        var stamp = cache.Stamp(connectionId);
         RenewalResult result;
         try
         {
@@ -87,6 +107,11 @@ public sealed class ConnectionTokenService(IConnectionRenewer renewer, RenewalMe
                 => new TokenResult(TokenOutcome.Issued, c),
             _ => new TokenResult(TokenOutcome.Unavailable, null, result.RetryAfter is { } after && after > DefaultRetryAfter ? after : DefaultRetryAfter),
         };
+        if (answer is { Outcome: TokenOutcome.Issued, Connection: { } issued })
+        {
+            cache.Offer(issued, stamp);
+        }
+
         Log.TokenIssued(logger, connectionId, answer.Outcome);
         return answer;
     }

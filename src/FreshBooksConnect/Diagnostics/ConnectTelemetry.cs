@@ -29,6 +29,7 @@ public static class ConnectTelemetry
     internal const string ConnectionIdTag = "connection.id";
     internal const string OutcomeTag = "outcome";
     internal const string ReasonTag = "reason";
+    internal const string TokenCacheTag = "token_cache";
     internal const string StatusTag = "status";
     internal const string HttpStatusTag = "http.response.status_code";
     internal const string FreshBooksErrorTag = "freshbooks.error";

@@ -23,4 +23,7 @@ internal static partial class Log
 
     [LoggerMessage(4006, LogLevel.Warning, "Storage is not answering at start-up (status {Status}): the app starts, answers 503 meanwhile, and creates its tables when storage answers")]
     public static partial void StorageNotReady(ILogger logger, int status);
+
+    [LoggerMessage(4007, LogLevel.Information, "Connection {ConnectionId}: its row moved from the shared row key to its own (the layout since issue 19)")]
+    public static partial void ConnectionRowMoved(ILogger logger, string connectionId);
 }

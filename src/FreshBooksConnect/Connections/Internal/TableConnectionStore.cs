@@ -9,19 +9,41 @@ using FreshBooksConnect.Renewal;
 using FreshBooksConnect.Security;
 using FreshBooksConnect.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Connections.Internal;
 
 /// <summary>
-/// Connections as rows of the <c>connections</c> table: partition = connection id, tokens encrypted per row. Each write keeps the
-/// renewal index in step with the row it writes, and writes the event a change makes in the same entity-group transaction as
-/// the row (the connection's partition is its outbox), with a reminder written first so a crash after it still delivers it.
+/// Connections as rows of the <c>connections</c> table: partition and row key = connection id, tokens encrypted per row. Each write
+/// keeps the renewal index in step with the row it writes, and writes the event a change makes in the same entity-group transaction
+/// as the row (the connection's partition is its outbox), with a reminder written first so a crash after it still delivers it.
+/// Every write drops the connection from this instance's token cache.
 /// </summary>
+/// <remarks>
+/// Rows written before issue 19 have the row key <see cref="LegacyRowKey"/>, shared by all of them, which made a point read walk
+/// every row in Azurite (it looks a row up by the index of its row key). They are still read, and moved to the id as row key
+/// (one transaction: add the copy, delete the old row if unchanged) when read while no renewal may be holding them; a leased one
+/// is written where it is until then, so an instance of the previous version that holds its lease still finds it.
+/// </remarks>
 internal sealed class TableConnectionStore(
-    StorageClients storage, ITokenProtector protector, IRenewalIndexWriter index, IEventOutbox outbox, RenewalMetrics metrics, TimeProvider time, ILogger<TableConnectionStore> logger)
+    StorageClients storage,
+    ITokenProtector protector,
+    IRenewalIndexWriter index,
+    IEventOutbox outbox,
+    ConnectionTokenCache tokenCache,
+    RenewalMetrics metrics,
+    IOptions<RenewalOptions> renewal,
+    TimeProvider time,
+    ILogger<TableConnectionStore> logger)
     : IConnectionStore
 {
-    internal const string RowKey = "connection";
+    /// <summary>The row key of every connection row written before issue 19.</summary>
+    internal const string LegacyRowKey = "connection";
+
+    /// <summary>Marks the version of a row still under <see cref="LegacyRowKey"/>, so its writes go there.</summary>
+    private const string LegacyVersionPrefix = "legacy;";
+
+    private const int MaxMoves = 3;
 
     /// <summary>How long the event delivery's fast path (a queue message right after the write) has before the reminder brings it.</summary>
     private static readonly TimeSpan EventRecoveryDelay = TimeSpan.FromMinutes(1);
@@ -30,14 +52,37 @@ internal sealed class TableConnectionStore(
 
     public async Task<Connection?> GetAsync(string connectionId, CancellationToken cancellationToken)
     {
-        var entity = await ReadAsync(connectionId, cancellationToken).ConfigureAwait(false);
-        return entity is null ? null : FromEntity(entity);
+        for (var read = 0; ; read++)
+        {
+            var entity = await ReadAsync(connectionId, cancellationToken).ConfigureAwait(false);
+            if (entity is null)
+            {
+                return null;
+            }
+
+            if (IsLegacy(entity) && read < MaxMoves && IsFreeToMove(entity))
+            {
+                var moved = await TryMoveAsync(entity, cancellationToken).ConfigureAwait(false);
+                if (moved is null)
+                {
+                    // Changed or moved by someone else meanwhile: read it again.
+                    continue;
+                }
+
+                entity = moved;
+            }
+
+            var connection = FromEntity(entity);
+            tokenCache.Seen(connection);
+            return connection;
+        }
     }
 
     public async Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken)
     {
-        // The connection rows only, not the events waiting in their partitions.
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {RowKey}");
+        // The connection rows only, not the events waiting in their partitions: connection ids (and the legacy row key) start
+        // with a letter or digit, outbox keys with '~'.
+        var filter = TableClient.CreateQueryFilter($"RowKey lt {TableEventOutbox.KeyPrefix}");
         try
         {
             return await StorageFailures.GuardAsync(
@@ -61,22 +106,31 @@ internal sealed class TableConnectionStore(
 
     public async Task<WriteResult> WriteAsync(ConnectionChange change, CancellationToken cancellationToken)
     {
-        var connectionEvent = ConnectionEvent.For(change);
-        var reminder = connectionEvent is null
-            ? null
-            : await outbox.RemindAsync(change.After.Id, time.GetUtcNow() + EventRecoveryDelay, cancellationToken).ConfigureAwait(false);
-        var result = await WriteChangeAsync(change, connectionEvent is null ? null : TableEventOutbox.ToEntity(connectionEvent), cancellationToken).ConfigureAwait(false);
-        if (result.Written)
+        try
         {
-            metrics.ConnectionWritten(change);
-        }
+            var connectionEvent = ConnectionEvent.For(change);
+            var reminder = connectionEvent is null
+                ? null
+                : await outbox.RemindAsync(change.After.Id, time.GetUtcNow() + EventRecoveryDelay, cancellationToken).ConfigureAwait(false);
+            var result = await WriteChangeAsync(change, connectionEvent is null ? null : TableEventOutbox.ToEntity(connectionEvent), cancellationToken).ConfigureAwait(false);
+            if (result.Written)
+            {
+                metrics.ConnectionWritten(change);
+            }
 
-        if (reminder is not null && result.Outcome != WriteOutcome.Conflict)
+            if (reminder is not null && result.Outcome != WriteOutcome.Conflict)
+            {
+                await NotifyAsync(new EventMessage(change.After.Id, reminder)).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        finally
         {
-            await NotifyAsync(new EventMessage(change.After.Id, reminder)).ConfigureAwait(false);
+            // Whatever the outcome (a write whose answer was lost may have landed), this instance no longer serves the token it
+            // may have cached: the next request reads the row. A lease taken means a refresh is coming that will kill it.
+            tokenCache.Drop(change.After.Id);
         }
-
-        return result;
     }
 
     private async Task<WriteResult> WriteChangeAsync(ConnectionChange change, TableEntity? eventRow, CancellationToken cancellationToken)
@@ -96,8 +150,8 @@ internal sealed class TableConnectionStore(
                 return removed;
             case ConnectionChangeKind.UnreadableReported:
                 // A merge of the report only: the tokens can't be decrypted, so the row must not be written whole.
-                var report = new TableEntity(after.Id, RowKey) { ["UnreadableReportedAt"] = after.UnreadableReportedAt, ["WriteId"] = change.WriteId };
-                var reported = await WriteRowAsync(new TableTransactionAction(TableTransactionActionType.UpdateMerge, report, RowVersion.IfMatch(after.Version)), eventRow, IsSameWrite, cancellationToken).ConfigureAwait(false);
+                var report = new TableEntity(after.Id, RowKeyOf(after)) { ["UnreadableReportedAt"] = after.UnreadableReportedAt, ["WriteId"] = change.WriteId };
+                var reported = await WriteRowAsync([new TableTransactionAction(TableTransactionActionType.UpdateMerge, report, IfMatch(after.Version))], eventRow, IsSameWrite, cancellationToken).ConfigureAwait(false);
                 return reported.Outcome == WriteOutcome.Written ? new WriteResult(WriteOutcome.Written, after.At(reported.Version)) : WriteResult.Refused(reported.Outcome);
         }
 
@@ -109,10 +163,11 @@ internal sealed class TableConnectionStore(
         }
 
         var entity = ToEntity(after, change.WriteId);
-        var rowAction = before is null
-            ? new TableTransactionAction(TableTransactionActionType.Add, entity)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, RowVersion.IfMatch(after.Version));
-        var write = await WriteRowAsync(rowAction, eventRow, IsSameWrite, cancellationToken).ConfigureAwait(false);
+        TableTransactionAction[] rowActions = before is null ? [new(TableTransactionActionType.Add, entity)]
+            : IsLegacy(after.Version)
+                ? [new(TableTransactionActionType.Add, entity), new(TableTransactionActionType.Delete, new TableEntity(after.Id, LegacyRowKey), IfMatch(after.Version))]
+                : [new(TableTransactionActionType.UpdateReplace, entity, IfMatch(after.Version))];
+        var write = await WriteRowAsync(rowActions, eventRow, IsSameWrite, cancellationToken).ConfigureAwait(false);
         if (write.Outcome == WriteOutcome.Written)
         {
             if (before?.NextRenewalAt is { } previous && previous != after.NextRenewalAt)
@@ -141,8 +196,8 @@ internal sealed class TableConnectionStore(
         }
 
         // Two properties, not the whole row: the tokens are not re-encrypted and the body is a tenth of the size.
-        var lease = new TableEntity(leased.Id, RowKey) { ["LeaseOwner"] = leased.LeaseOwner, ["LeaseUntil"] = leased.LeaseUntil };
-        var write = await WriteRowAsync(new TableTransactionAction(TableTransactionActionType.UpdateMerge, lease, RowVersion.IfMatch(leased.Version)), null, IsSameLease, cancellationToken).ConfigureAwait(false);
+        var lease = new TableEntity(leased.Id, RowKeyOf(leased)) { ["LeaseOwner"] = leased.LeaseOwner, ["LeaseUntil"] = leased.LeaseUntil };
+        var write = await WriteRowAsync([new TableTransactionAction(TableTransactionActionType.UpdateMerge, lease, IfMatch(leased.Version))], null, IsSameLease, cancellationToken).ConfigureAwait(false);
         return write.Outcome == WriteOutcome.Written ? new WriteResult(WriteOutcome.Written, leased.At(write.Version)) : WriteResult.Refused(write.Outcome);
     }
 
@@ -150,8 +205,8 @@ internal sealed class TableConnectionStore(
     {
         try
         {
-            var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(connection.Id, RowKey), RowVersion.IfMatch(connection.Version));
-            await SubmitAsync(action, eventRow, cancellationToken).ConfigureAwait(false);
+            var action = new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(connection.Id, RowKeyOf(connection)), IfMatch(connection.Version));
+            await SubmitAsync([action], eventRow, cancellationToken).ConfigureAwait(false);
             return new WriteResult(WriteOutcome.Written, connection);
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
@@ -163,19 +218,22 @@ internal sealed class TableConnectionStore(
 
     /// <summary>
     /// Writes the row (and the change's event row with it, in one transaction); a write refused because the row changed or
-    /// exists reads the row back: if it holds this very write (the SDK retried one whose answer was lost), it landed.
+    /// exists reads the row back: if it holds this very write (the SDK retried one whose answer was lost), it landed. The first
+    /// of <paramref name="rowActions"/> writes the row; a second deletes the legacy row it moves from.
     /// </summary>
-    private async Task<RowWrite> WriteRowAsync(TableTransactionAction rowAction, TableEntity? eventRow, Func<ITableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
+    private async Task<RowWrite> WriteRowAsync(TableTransactionAction[] rowActions, TableEntity? eventRow, Func<ITableEntity, TableEntity, bool> isOwnWrite, CancellationToken cancellationToken)
     {
+        var rowAction = rowActions[0];
         try
         {
-            return new RowWrite(WriteOutcome.Written, await SubmitAsync(rowAction, eventRow, cancellationToken).ConfigureAwait(false));
+            return new RowWrite(WriteOutcome.Written, await SubmitAsync(rowActions, eventRow, cancellationToken).ConfigureAwait(false));
         }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412 || (ex.Status == 404 && rowActions.Length > 1))
         {
+            // A move whose legacy row is gone was moved (or deleted) by someone else: what is stored now decides.
             var stored = await ReadAsync(rowAction.Entity.PartitionKey, cancellationToken).ConfigureAwait(false);
             return stored is null ? new RowWrite(WriteOutcome.NotFound, null)
-                : isOwnWrite(rowAction.Entity, stored) ? new RowWrite(WriteOutcome.Written, stored.ETag.ToString())
+                : isOwnWrite(rowAction.Entity, stored) ? new RowWrite(WriteOutcome.Written, VersionOf(stored))
                 : new RowWrite(WriteOutcome.Conflict, null);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
@@ -184,15 +242,18 @@ internal sealed class TableConnectionStore(
         }
     }
 
-    /// <summary>One request: the row's operation alone, or with the event row as an entity-group transaction. Returns the row's new version.</summary>
-    private async Task<string?> SubmitAsync(TableTransactionAction rowAction, TableEntity? eventRow, CancellationToken cancellationToken)
+    /// <summary>
+    /// One request: the row's operation alone, or with the legacy row's delete and the event row as an entity-group transaction
+    /// (all in the connection's partition). Returns the row's new version.
+    /// </summary>
+    private async Task<string?> SubmitAsync(TableTransactionAction[] rowActions, TableEntity? eventRow, CancellationToken cancellationToken)
     {
-        if (eventRow is not null)
+        var rowAction = rowActions[0];
+        if (eventRow is not null || rowActions.Length > 1)
         {
-            var answers = await StorageFailures.GuardAsync(
-                () => Table.SubmitTransactionAsync([rowAction, new TableTransactionAction(TableTransactionActionType.Add, eventRow)], cancellationToken),
-                cancellationToken).ConfigureAwait(false);
-            return answers.Value[0].Headers.ETag?.ToString();
+            var actions = eventRow is null ? rowActions : rowActions.Append(new TableTransactionAction(TableTransactionActionType.Add, eventRow)).ToArray();
+            var answers = await StorageFailures.GuardAsync(() => Table.SubmitTransactionAsync(actions, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return VersionOf(rowAction.Entity, answers.Value[0].Headers.ETag);
         }
 
         var entity = (TableEntity)rowAction.Entity;
@@ -205,7 +266,7 @@ internal sealed class TableConnectionStore(
                 _ => Table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, rowAction.ETag, cancellationToken),
             },
             cancellationToken).ConfigureAwait(false);
-        return response.Headers.ETag?.ToString();
+        return VersionOf(entity, response.Headers.ETag);
     }
 
     // Every full write (and the unreadable report) carries its change's write id, the same however often it is written.
@@ -242,17 +303,71 @@ internal sealed class TableConnectionStore(
         }
     }
 
-    private async Task<TableEntity?> ReadAsync(string connectionId, CancellationToken cancellationToken)
+    /// <summary>The connection's row: under its id, else (written before issue 19 and not moved yet) under <see cref="LegacyRowKey"/>.</summary>
+    private async Task<TableEntity?> ReadAsync(string connectionId, CancellationToken cancellationToken) =>
+        await ReadRowAsync(connectionId, connectionId, cancellationToken).ConfigureAwait(false)
+        ?? (connectionId == LegacyRowKey ? null : await ReadRowAsync(connectionId, LegacyRowKey, cancellationToken).ConfigureAwait(false));
+
+    private async Task<TableEntity?> ReadRowAsync(string connectionId, string rowKey, CancellationToken cancellationToken)
     {
-        var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(connectionId, RowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
+        var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(connectionId, rowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
+
+    /// <summary>
+    /// A legacy row may move once no renewal can be holding it: no lease, or one that ran out longer ago than a renewal's save
+    /// may take (an instance of the previous version saving a pair there would otherwise lose it).
+    /// </summary>
+    private bool IsFreeToMove(TableEntity legacy) =>
+        legacy.GetDateTimeOffset("LeaseUntil") is not { } until || until + renewal.Value.SaveTimeout <= time.GetUtcNow();
+
+    /// <summary>Moves a legacy row to its id as row key, unchanged, if it is still as read; null when it changed or moved meanwhile.</summary>
+    private async Task<TableEntity?> TryMoveAsync(TableEntity legacy, CancellationToken cancellationToken)
+    {
+        var copy = new TableEntity(legacy.PartitionKey, legacy.PartitionKey);
+        foreach (var (key, value) in legacy)
+        {
+            if (key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag") && !key.Contains("@odata", StringComparison.Ordinal))
+            {
+                copy[key] = value;
+            }
+        }
+
+        try
+        {
+            TableTransactionAction[] move = [new(TableTransactionActionType.Add, copy), new(TableTransactionActionType.Delete, new TableEntity(legacy.PartitionKey, LegacyRowKey), legacy.ETag)];
+            var answers = await StorageFailures.GuardAsync(() => Table.SubmitTransactionAsync(move, cancellationToken), cancellationToken).ConfigureAwait(false);
+            copy.ETag = answers.Value[0].Headers.ETag ?? default;
+            Log.ConnectionRowMoved(logger, legacy.PartitionKey);
+            return copy;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 409 or 412)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A connection's row in either layout, as opposed to an event waiting in the connection's partition.</summary>
+    internal static bool IsConnectionRow(ITableEntity row) => row.RowKey == row.PartitionKey || row.RowKey == LegacyRowKey;
+
+    private static bool IsLegacy(ITableEntity row) => row.RowKey == LegacyRowKey && row.PartitionKey != LegacyRowKey;
+
+    private static bool IsLegacy(string? version) => version?.StartsWith(LegacyVersionPrefix, StringComparison.Ordinal) == true;
+
+    private static string RowKeyOf(Connection connection) => IsLegacy(connection.Version) ? LegacyRowKey : connection.Id;
+
+    private static ETag IfMatch(string? version) => RowVersion.IfMatch(IsLegacy(version) ? version![LegacyVersionPrefix.Length..] : version);
+
+    private static string? VersionOf(TableEntity row) => VersionOf(row, row.ETag);
+
+    private static string? VersionOf(ITableEntity row, ETag? etag) =>
+        etag is not { } tag ? null : IsLegacy(row) ? LegacyVersionPrefix + tag : tag.ToString();
 
     private readonly record struct RowWrite(WriteOutcome Outcome, string? Version);
 
     private TableEntity ToEntity(Connection c, string writeId) => !c.TokensReadable
         ? throw new InvalidOperationException($"Connection '{c.Id}' has tokens that cannot be decrypted; writing it would destroy them.")
-        : new(c.Id, RowKey)
+        : new(c.Id, c.Id)
     {
         ["TenantId"] = c.TenantId,
         ["IdentityId"] = c.Identity.Id,
@@ -321,7 +436,7 @@ internal sealed class TableConnectionStore(
             FailingSince = e.GetDateTimeOffset("FailingSince"),
             FailingReported = e.GetBoolean("FailingReported") ?? false,
             UnreadableReportedAt = e.GetDateTimeOffset("UnreadableReportedAt"),
-            Version = e.ETag.ToString(),
+            Version = VersionOf(e),
         };
     }
 }
