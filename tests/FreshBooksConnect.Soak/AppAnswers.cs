@@ -32,6 +32,13 @@ internal sealed class AppAnswers
 
     public IEnumerable<(string Route, int Status, int Count)> All => _counts.Select(c => (c.Key.Route, c.Key.Status, c.Value)).OrderBy(c => c.Route).ThenBy(c => c.Status);
 
+    /// <summary>
+    /// Counts an answer of FreshBooks' own that the proxy passed on (a 5xx without the app's problem body): FreshBooks' status,
+    /// not the app's, so the 5xx rule does not judge it.
+    /// </summary>
+    public void PassedOn(string route, HttpResponseMessage response) =>
+        _counts.AddOrUpdate((route + ", FreshBooks' own answer", (int)response.StatusCode), 1, (_, n) => n + 1);
+
     /// <summary>Counts the answer; a 5xx other than a 503 with Retry-After is a finding.</summary>
     public async Task RecordAsync(string route, int instance, HttpResponseMessage response)
     {

@@ -9,7 +9,7 @@ namespace FreshBooksConnect.Soak;
 /// One kind of SaaS traffic against the app instances. Each caller loops until cancelled, picks a random connection and a
 /// random running instance, and reports every answer to <see cref="AppAnswers"/> (which checks status and Retry-After) and every
 /// token it is handed to <see cref="Callers.CheckServed"/>.
-/// The roster is <see cref="Callers.Roster"/>: proxy callers (once the product proxies FreshBooks API calls) join it there.
+/// The roster is <see cref="Callers.Roster"/>.
 /// </summary>
 internal interface ICaller
 {
@@ -20,12 +20,9 @@ internal interface ICaller
 
 internal static class Callers
 {
-    /// <summary>
-    /// The traffic of a soak: three token callers and two 401 callers. The extension point for the product's other routes: the
-    /// proxy (<c>/api/connections/{id}/freshbooks/…</c>) has no caller here yet; it would be one more <see cref="ICaller"/>.
-    /// </summary>
+    /// <summary>The traffic of a soak: three token callers, two 401 callers and two proxy callers.</summary>
     public static IReadOnlyList<ICaller> Roster(bool settling) =>
-        [new TokenCaller(), new TokenCaller(), new TokenCaller(), new RejectedTokenCaller(settling), new RejectedTokenCaller(settling)];
+        [new TokenCaller(), new TokenCaller(), new TokenCaller(), new RejectedTokenCaller(settling), new RejectedTokenCaller(settling), new ProxyCaller(), new ProxyCaller()];
 
     /// <summary>
     /// A token an instance handed out must not be one FreshBooks had killed (or that had expired) before it was asked for; such a
@@ -87,6 +84,61 @@ internal static class Callers
                 await GetTokenAsync(stack, customers.Pick(random), random, cancellationToken);
                 await Task.Delay(random.Next(100, 400), cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Calls FreshBooks through the app's proxy (<c>/api/connections/{id}/freshbooks/…</c>), as a SaaS backend that never holds a
+    /// token does: <c>users/me</c>, then the clients of the connection's first accounting account, each on a random instance. The
+    /// app renews and resends on a 401 itself; FreshBooks' own 5xx (its body, not the app's problem) is counted as passed on.
+    /// </summary>
+    private sealed class ProxyCaller : ICaller
+    {
+        private const string Route = "GET /api/connections/{id}/freshbooks/{**path}";
+
+        public string Name => "proxy";
+
+        public async Task RunAsync(SoakStack stack, Customers customers, Random random, CancellationToken cancellationToken)
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(random.Next(200, 800), cancellationToken);
+                var customer = customers.Pick(random);
+                var me = await ProxyAsync(stack, customer, "auth/api/v1/users/me", random, cancellationToken);
+                var account = me?.GetProperty("response").GetProperty("business_memberships").EnumerateArray()
+                    .Select(m => m.GetProperty("business").GetProperty("account_id"))
+                    .Where(a => a.ValueKind == JsonValueKind.String).Select(a => a.GetString()).FirstOrDefault();
+                if (account is not null)
+                {
+                    await ProxyAsync(stack, customer, $"accounting/account/{account}/users/clients", random, cancellationToken);
+                }
+            }
+        }
+
+        /// <summary>The answer's JSON when it was a 200; null otherwise (or when no instance answered).</summary>
+        private static async Task<JsonElement?> ProxyAsync(SoakStack stack, Customer customer, string path, Random random, CancellationToken cancellationToken)
+        {
+            if (stack.PickUp(random) is not { } instance)
+            {
+                return null;
+            }
+
+            var uri = new Uri(instance.BaseUri, $"api/connections/{customer.ConnectionId}/freshbooks/{path}");
+            using var response = await stack.SendAsync(instance, new HttpRequestMessage(HttpMethod.Get, uri), cancellationToken);
+            if (response is null)
+            {
+                return null;
+            }
+
+            if ((int)response.StatusCode >= 500 && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+            {
+                stack.Answers.PassedOn(Route, response);
+                return null;
+            }
+
+            await stack.Answers.RecordAsync(Route, instance.Index, response);
+            customer.ToldToReconsent |= response.StatusCode == HttpStatusCode.Conflict;
+            return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken) : null;
         }
     }
 

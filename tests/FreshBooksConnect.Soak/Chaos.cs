@@ -228,6 +228,25 @@ internal sealed class Chaos(SoakStack stack, Customers customers)
     }
 
     /// <summary>Azurite stopped (it keeps its data on disk) and started again on the same ports; one outage at a time.</summary>
+    /// <summary>Azurite started again, however many tries it takes: an outage may run long on a loaded machine, never forever.</summary>
+    private async Task RestartStorageAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await stack.Azurite.RestartAsync(CancellationToken.None);
+                return;
+            }
+            catch (InvalidOperationException ex) when (attempt < 20)
+            {
+                Note($"Azurite did not come back (try {attempt}): {ex.Message.Split(Environment.NewLine)[0]}; trying again in 5 s");
+                Count("Azurite restarts that failed and were tried again", 1);
+                await Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None);
+            }
+        }
+    }
+
     private async Task OutageAsync(TimeSpan length, CancellationToken cancellationToken)
     {
         if (!await _outage.WaitAsync(0, cancellationToken))
@@ -245,7 +264,7 @@ internal sealed class Chaos(SoakStack stack, Customers customers)
             }
             finally
             {
-                await stack.Azurite.RestartAsync(CancellationToken.None);
+                await RestartStorageAsync();
                 Note("storage back");
                 lock (_outages)
                 {

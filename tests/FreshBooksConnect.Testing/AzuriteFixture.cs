@@ -120,11 +120,41 @@ public sealed partial class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         _processes.Clear();
     }
 
-    /// <summary>Starts the stopped services again on the same ports, with the data they had.</summary>
-    public Task RestartAsync(CancellationToken cancellationToken = default) =>
-        _processes.Count > 0 ? Task.CompletedTask : StartServicesAsync(cancellationToken);
+    /// <summary>
+    /// Starts the stopped services again on the same ports, with the data they had. When they do not come up (a loaded machine,
+    /// or another process took a port meanwhile) it throws with Azurite's output and leaves them stopped, data kept, so it can
+    /// be called again.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_processes.Count > 0)
+        {
+            return;
+        }
 
-    private async Task StartServicesAsync(CancellationToken cancellationToken)
+        try
+        {
+            await StartServicesAsync(cancellationToken, restarting: true).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            foreach (var process in _processes)
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+                process.Dispose();
+            }
+
+            _processes.Clear();
+            throw;
+        }
+    }
+
+    private async Task StartServicesAsync(CancellationToken cancellationToken, bool restarting = false)
     {
         var root = RepositoryRoot.Find();
         var bin = Path.Combine(root, "node_modules", ".bin");
@@ -146,7 +176,11 @@ public sealed partial class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
         {
             var output = Output();
-            await DisposeAsync().ConfigureAwait(false);
+            if (!restarting)
+            {
+                await DisposeAsync().ConfigureAwait(false);
+            }
+
             throw new InvalidOperationException($"Azurite did not come up on ports {BlobPort}, {QueuePort}, {TablePort}. Its output:{Environment.NewLine}{output}", ex);
         }
     }
