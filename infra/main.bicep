@@ -91,8 +91,20 @@ param freshBooksClientSecret string
 @description('Space-separated FreshBooks scopes to ask for; empty asks for the app\'s registered scopes.')
 param freshBooksScopes string = ''
 
+@description('Comma-separated ids of the token encryption keys in the vault (k1, k2, ...), set by the preprovision hook from the vault; empty: k1 alone (a new environment).')
+param tokenKeyIds string = ''
+
+@description('The token key that encrypts (TokenProtection__CurrentKeyId), set by the preprovision hook; empty: the last of tokenKeyIds.')
+param tokenCurrentKeyId string = ''
+
 @description('Where the app POSTs connection events (Events__WebhookUrl, https); empty: the event feed only. Signed with the vault\'s events-signing-secret.')
 param eventsWebhookUrl string = ''
+
+@description('The token keys the app gets; k1 alone until the vault has more.')
+var tokenKeyRing = empty(tokenKeyIds) ? ['k1'] : split(tokenKeyIds, ',')
+
+@description('The token key that encrypts: the hook\'s choice, or the newest.')
+var tokenCurrentKey = empty(tokenCurrentKeyId) ? last(tokenKeyRing) : tokenCurrentKeyId
 
 @description('Tags on the resource group and every resource: azd finds the environment\'s resources by them.')
 var tags = {
@@ -164,6 +176,7 @@ module keyVault 'app/keyvault.bicep' = {
     freshBooksClientSecret: freshBooksClientSecret
     purgeProtection: keyVaultPurgeProtection
     retentionDays: keyVaultRetentionDays
+    tokenKeyIds: tokenKeyRing
   }
 }
 
@@ -206,7 +219,8 @@ module api 'app/api.bicep' = {
     freshBooksClientId: freshBooksClientId
     freshBooksScopes: freshBooksScopes
     freshBooksClientSecretUri: keyVault.outputs.freshBooksClientSecretUri
-    tokenEncryptionKeySecretUri: keyVault.outputs.tokenEncryptionKeySecretUri
+    tokenKeySecretUris: keyVault.outputs.tokenKeySecretUris
+    tokenCurrentKeyId: tokenCurrentKey
     onboardingSigningKeySecretUri: keyVault.outputs.onboardingSigningKeySecretUri
     eventsSigningSecretUri: keyVault.outputs.eventsSigningSecretUri
     eventsWebhookUrl: eventsWebhookUrl
@@ -287,6 +301,9 @@ output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 
 @description('Storage account holding the app\'s tables and queues.')
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
+@description('Where infra/scripts/backup-connections.sh puts backups of the connections (a container of the storage account, versioned, soft delete).')
+output AZURE_BACKUP_CONTAINER string = storage.outputs.backupContainerName
 
 @description('Register exactly this redirect URI for the app in the FreshBooks developer portal.')
 output FRESHBOOKS_REDIRECT_URI string = api.outputs.redirectUri

@@ -45,8 +45,11 @@ param freshBooksScopes string = ''
 @description('Versionless Key Vault URI of the FreshBooks client secret.')
 param freshBooksClientSecretUri string
 
-@description('Versionless Key Vault URI of the token encryption key (k1).')
-param tokenEncryptionKeySecretUri string
+@description('Versionless Key Vault URI of each token encryption key by id: one TokenProtection__Keys__<id> setting each.')
+param tokenKeySecretUris { *: string }
+
+@description('The id of the key that encrypts tokens (TokenProtection__CurrentKeyId); one of tokenKeySecretUris.')
+param tokenCurrentKeyId string
 
 @description('Versionless Key Vault URI of the onboarding link signing key.')
 param onboardingSigningKeySecretUri string
@@ -95,13 +98,20 @@ var requiredAppSettings = [
   { name: 'FreshBooks__ApiUrl', value: 'https://api.freshbooks.com' }
   // Renewal timer, NCRONTAB with seconds: every five minutes.
   { name: 'RenewalSchedule', value: '0 */5 * * * *' }
-  // Token encryption: the current key id and the keys by id (add k2 and switch to rotate).
-  { name: 'TokenProtection__CurrentKeyId', value: 'k1' }
-  { name: 'TokenProtection__Keys__k1', value: '@Microsoft.KeyVault(SecretUri=${tokenEncryptionKeySecretUri})' }
+  // Token encryption: the current key id; the keys by id are tokenKeyAppSettings.
+  { name: 'TokenProtection__CurrentKeyId', value: tokenCurrentKeyId }
   // Onboarding links.
   { name: 'Onboarding__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${onboardingSigningKeySecretUri})' }
   // Events: the webhook signing secret, there from the start so a webhook can be added by setting its URL alone.
   { name: 'Events__SigningSecret', value: '@Microsoft.KeyVault(SecretUri=${eventsSigningSecretUri})' }
+]
+
+@description('One setting per token key in the vault: a rotation adds a key without an edit here.')
+var tokenKeyAppSettings = [
+  for key in items(tokenKeySecretUris): {
+    name: 'TokenProtection__Keys__${key.key}'
+    value: '@Microsoft.KeyVault(SecretUri=${key.value})'
+  }
 ]
 
 @description('Set only when asked for: without it the app asks FreshBooks for the app\'s registered scopes.')
@@ -146,7 +156,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(requiredAppSettings, scopesAppSettings, webhookAppSettings)
+      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, webhookAppSettings)
     }
     functionAppConfig: {
       deployment: {

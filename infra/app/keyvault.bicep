@@ -29,6 +29,9 @@ param purgeProtection bool = true
 @maxValue(90)
 param retentionDays int = 0
 
+@description('Ids of the token encryption keys the app gets (TokenProtection__Keys__<id>): k1 is secret token-encryption-key, kN is token-encryption-key-kN. The preprovision hook reads them from the vault.')
+param tokenKeyIds string[] = ['k1']
+
 @description('Names of the secrets the postprovision hook creates once; the app settings reference them.')
 var appKeySecretNames = {
   tokenEncryptionKey: 'token-encryption-key'
@@ -80,8 +83,12 @@ output name string = vault.name
 output freshBooksClientSecretUri string = clientSecret.properties.secretUri
 
 // Built from the vault's URI: the secret is not a resource of this template (the hook creates it).
-@description('Versionless URI of the token encryption key (the app\'s key k1).')
-output tokenEncryptionKeySecretUri string = '${vault.properties.vaultUri}secrets/${appKeySecretNames.tokenEncryptionKey}'
+@description('Versionless URI of each token encryption key by its id (k1: token-encryption-key; kN: token-encryption-key-kN, made by infra/scripts/rotate-token-key.sh).')
+output tokenKeySecretUris { *: string } = toObject(
+  tokenKeyIds,
+  id => id,
+  id => '${vault.properties.vaultUri}secrets/${id == 'k1' ? appKeySecretNames.tokenEncryptionKey : '${appKeySecretNames.tokenEncryptionKey}-${id}'}'
+)
 
 @description('Versionless URI of the onboarding link signing key.')
 output onboardingSigningKeySecretUri string = '${vault.properties.vaultUri}secrets/${appKeySecretNames.onboardingSigningKey}'

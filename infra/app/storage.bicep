@@ -62,9 +62,63 @@ resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   }
 }
 
+// Versioning and 30 days of soft delete (blobs and containers): a backup of the connections that is
+// overwritten or deleted by mistake can be brought back (README, "Back up and restore the connections").
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01' = {
   parent: account
   name: 'default'
+  properties: {
+    isVersioningEnabled: true
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 30
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 30
+    }
+  }
+}
+
+// Versioning keeps every overwritten blob, the host's state blobs too: previous versions go after 30 days.
+resource versionExpiry 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-previous-versions'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+            }
+            actions: {
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: 30
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
+// Where infra/scripts/backup-connections.sh puts the connections (rows as stored, tokens encrypted).
+resource backupContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = {
+  parent: blobService
+  // tools/ConnectionsBackup's default container; the app has no role on it.
+  name: 'connections-backup'
+  properties: {
+    publicAccess: 'None'
+  }
 }
 
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = {
@@ -125,3 +179,6 @@ output tableEndpoint string = account.properties.primaryEndpoints.table
 
 @description('URL of the deployment package container.')
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'
+
+@description('Blob container the connections are backed up to.')
+output backupContainerName string = backupContainer.name

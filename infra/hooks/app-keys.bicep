@@ -22,6 +22,13 @@ param onboardingSigningKey string = ''
 @secure()
 param eventsSigningSecret string = ''
 
+@description('Id of a new token encryption key (k2, k3, ...: infra/scripts/rotate-token-key.sh); empty: none.')
+param newTokenKeyId string = ''
+
+@description('That key, base64 of 32 random bytes; written as secret token-encryption-key-<id>.')
+@secure()
+param newTokenKey string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: vaultName
 }
@@ -50,5 +57,14 @@ resource eventsSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empt
   properties: {
     value: eventsSigningSecret
     contentType: 'whsec_ and base64, 32 bytes: Standard Webhooks signing secret of events (Events__SigningSecret)'
+  }
+}
+
+resource rotatedTokenKey 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(newTokenKeyId) && !empty(newTokenKey)) {
+  parent: vault
+  name: 'token-encryption-key-${newTokenKeyId}'
+  properties: {
+    value: newTokenKey
+    contentType: 'base64, 32 bytes: AES-256-GCM key of stored tokens (TokenProtection__Keys__${newTokenKeyId})'
   }
 }

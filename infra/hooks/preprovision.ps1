@@ -42,3 +42,31 @@ if ($vault -and -not (Get-Value 'KEY_VAULT_RETENTION_DAYS')) {
     }
     $global:LASTEXITCODE = 0
 }
+
+# The token keys: every key in the vault is one TokenProtection__Keys__<id> setting (README.md,
+# "Rotate the token encryption key"). Only ids go to the azd environment, never a key.
+$rg = Get-Value 'AZURE_RESOURCE_GROUP'
+$sub = Get-Value 'AZURE_SUBSCRIPTION_ID'
+if ($vault -and $rg -and $sub) {
+    . (Join-Path $PSScriptRoot 'token-keys.ps1')
+    $ids = Get-TokenKeyIds $sub $rg $vault
+    if ($null -eq $ids) {
+        az keyvault show --name $vault --subscription $sub --query name --output tsv *> $null
+        if ($LASTEXITCODE -eq 0) {
+            [Console]::Error.WriteLine("ERROR: could not list the token keys of Key Vault $vault (az rest failed); a provision without them could leave connections unreadable. Check az login.")
+            exit 1
+        }
+        $global:LASTEXITCODE = 0
+        $ids = @()
+    }
+    if ($ids.Count -gt 0) {
+        $pending = Get-Value 'TOKEN_KEY_PENDING'
+        $current = Get-CurrentTokenKey $ids $pending
+        azd env set TOKEN_KEY_IDS ($ids -join ',') | Out-Null
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        azd env set TOKEN_CURRENT_KEY_ID $current | Out-Null
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        $note = if ($pending) { " ($pending added, not current yet)" } else { '' }
+        Write-Host "Token keys in Key Vault ${vault}: $($ids -join ' '); current $current$note."
+    }
+}

@@ -74,6 +74,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<RenewalSchedule>();
         services.TryAddSingleton<RenewalMetrics>();
         services.TryAddSingleton<ConnectionCount>();
+        services.TryAddTransient<TokenReencryption>();
         services.TryAddSingleton<OnboardingLinks>();
         services.TryAddSingleton<StartThrottle>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();

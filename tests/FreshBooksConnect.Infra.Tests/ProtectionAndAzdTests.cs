@@ -47,7 +47,7 @@ public sealed class ProtectionAndAzdTests(CompiledTemplate compiled)
 
         var template = JsonNode.Parse(build.StandardOutput)!.AsObject();
         var secrets = Arm.Resources(template).Where(resource => (string?)resource["type"] == "Microsoft.KeyVault/vaults/secrets").ToList();
-        Assert.Equal(3, secrets.Count);
+        Assert.Equal(4, secrets.Count);
         foreach (var (secret, parameter) in new[]
         {
             ("token-encryption-key", "tokenEncryptionKey"), ("onboarding-signing-key", "onboardingSigningKey"), ("events-signing-secret", "eventsSigningSecret"),
@@ -59,6 +59,12 @@ public sealed class ProtectionAndAzdTests(CompiledTemplate compiled)
             Assert.Equal("securestring", (string?)template["parameters"]![parameter]!["type"]);
             Assert.Equal("", (string?)template["parameters"]![parameter]!["defaultValue"]);
         }
+
+        // A rotation's new key: token-encryption-key-<id>, only with both an id and a key, the key a secure parameter.
+        var rotated = Assert.Single(secrets, resource => ((string)resource["name"]!).Contains("token-encryption-key-{0}", StringComparison.Ordinal));
+        Assert.Equal("[and(not(empty(parameters('newTokenKeyId'))), not(empty(parameters('newTokenKey'))))]", (string?)rotated["condition"]);
+        Assert.Equal("[parameters('newTokenKey')]", (string?)rotated["properties"]!["value"]);
+        Assert.Equal("securestring", (string?)template["parameters"]!["newTokenKey"]!["type"]);
 
         // The hook deploys exactly this file, from its own folder.
         Assert.Contains("--template-file \"$here/app-keys.bicep\"", File.ReadAllText(Repo.PathTo("infra", "hooks", "postprovision.sh")), StringComparison.Ordinal);

@@ -31,7 +31,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         "FreshBooks__ApiUrl",
         "RenewalSchedule",
         "TokenProtection__CurrentKeyId",
-        "TokenProtection__Keys__k1",
+        "TokenProtection__Keys__{id}",
         "Onboarding__SigningKey",
         "Events__SigningSecret",
     ];
@@ -109,9 +109,11 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         var secretSettings = compiled.AppSettings().Where(setting => LooksSecret(setting.Name)).ToList();
 
         Assert.Equal(
-            ["Events__SigningSecret", "FreshBooks__ClientSecret", "Onboarding__SigningKey", "TokenProtection__Keys__k1"],
+            ["Events__SigningSecret", "FreshBooks__ClientSecret", "Onboarding__SigningKey", "TokenProtection__Keys__{id}"],
             secretSettings.Select(setting => setting.Name).Order(StringComparer.Ordinal));
-        Assert.All(secretSettings, setting =>
+
+        // The token keys, one setting per key, have a test of their own (below).
+        Assert.All(secretSettings.Where(setting => setting.Name != "TokenProtection__Keys__{id}"), setting =>
         {
             // "@Microsoft.KeyVault(SecretUri=...)", compiled to a format() over module parameters.
             var match = KeyVaultFormat().Match(setting.Value);
@@ -176,9 +178,9 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
 
         Assert.Equal(["events-signing-secret", "onboarding-signing-key", "token-encryption-key"], names);
         Assert.Equal(names, hookNames);
-        Assert.Contains("variables('appKeySecretNames').tokenEncryptionKey", (string?)outputs["outputs"]!["tokenEncryptionKeySecretUri"]!["value"], StringComparison.Ordinal);
+        Assert.Contains("variables('appKeySecretNames').tokenEncryptionKey", (string?)outputs["outputs"]!["tokenKeySecretUris"]!["value"], StringComparison.Ordinal);
         Assert.Contains("variables('appKeySecretNames').onboardingSigningKey", (string?)outputs["outputs"]!["onboardingSigningKeySecretUri"]!["value"], StringComparison.Ordinal);
-        Assert.Contains(".outputs.tokenEncryptionKeySecretUri.value", compiled.App.Deployment["properties"]!["parameters"]!["tokenEncryptionKeySecretUri"]!["value"]!.ToString(), StringComparison.Ordinal);
+        Assert.Contains(".outputs.tokenKeySecretUris.value", compiled.App.Deployment["properties"]!["parameters"]!["tokenKeySecretUris"]!["value"]!.ToString(), StringComparison.Ordinal);
 
         // Events__SigningSecret: a reference to events-signing-secret, through the vault module's output.
         Assert.Equal(
@@ -186,6 +188,31 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             (string?)outputs["outputs"]!["eventsSigningSecretUri"]!["value"]);
         Assert.Contains(".outputs.eventsSigningSecretUri.value", compiled.App.Deployment["properties"]!["parameters"]!["eventsSigningSecretUri"]!["value"]!.ToString(), StringComparison.Ordinal);
         Assert.Equal("[format('@Microsoft.KeyVault(SecretUri={0})', parameters('eventsSigningSecretUri'))]", Settings["Events__SigningSecret"].Value);
+    }
+
+    [Fact]
+    public void Each_token_key_in_the_vault_is_one_setting_and_the_current_one_comes_from_the_hook_or_is_the_newest()
+    {
+        // One TokenProtection__Keys__<id> per entry of the vault module's map, each a Key Vault reference to that entry's URI.
+        Assert.Equal(
+            "[format('@Microsoft.KeyVault(SecretUri={0})', items(parameters('tokenKeySecretUris'))[copyIndex('tokenKeyAppSettings')].value)]",
+            Settings["TokenProtection__Keys__{id}"].Value);
+
+        // The map: k1 is token-encryption-key (the postprovision hook's), kN is token-encryption-key-kN (the rotation script's).
+        var vault = compiled.ModuleWith("Microsoft.KeyVault/vaults");
+        var uris = (string?)vault.Template["outputs"]!["tokenKeySecretUris"]!["value"];
+        Assert.Contains("toObject(parameters('tokenKeyIds')", uris, StringComparison.Ordinal);
+        Assert.Contains("if(equals(lambdaVariables('id'), 'k1'), variables('appKeySecretNames').tokenEncryptionKey, format('{0}-{1}', variables('appKeySecretNames').tokenEncryptionKey, lambdaVariables('id')))", uris, StringComparison.Ordinal);
+
+        // The ids and the current one: the preprovision hook reads them from the vault into TOKEN_KEY_IDS and
+        // TOKEN_CURRENT_KEY_ID; a new environment (both empty) has k1 alone, current.
+        Assert.Equal("[if(empty(parameters('tokenKeyIds')), createArray('k1'), split(parameters('tokenKeyIds'), ','))]", (string?)compiled.Root["variables"]!["tokenKeyRing"]);
+        Assert.Equal("[variables('tokenKeyRing')]", vault.Deployment["properties"]!["parameters"]!["tokenKeyIds"]!["value"]!.ToString());
+        Assert.Equal("[if(empty(parameters('tokenCurrentKeyId')), last(variables('tokenKeyRing')), parameters('tokenCurrentKeyId'))]", (string?)compiled.Root["variables"]!["tokenCurrentKey"]);
+        Assert.Equal("[variables('tokenCurrentKey')]", compiled.App.Deployment["properties"]!["parameters"]!["tokenCurrentKeyId"]!["value"]!.ToString());
+        var file = JsonNode.Parse(File.ReadAllText(Repo.PathTo("infra", "main.parameters.json")))!["parameters"]!;
+        Assert.Equal("${TOKEN_KEY_IDS}", (string?)file["tokenKeyIds"]!["value"]);
+        Assert.Equal("${TOKEN_CURRENT_KEY_ID}", (string?)file["tokenCurrentKeyId"]!["value"]);
     }
 
     [Fact]
@@ -198,7 +225,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Equal("https://auth.freshbooks.com/oauth/authorize/", settings["FreshBooks__AuthUrl"].Value);
         Assert.Equal("https://api.freshbooks.com", settings["FreshBooks__ApiUrl"].Value);
         Assert.Equal("0 */5 * * * *", settings["RenewalSchedule"].Value);
-        Assert.Equal("k1", settings["TokenProtection__CurrentKeyId"].Value);
+        Assert.Equal("[parameters('tokenCurrentKeyId')]", settings["TokenProtection__CurrentKeyId"].Value);
         Assert.Equal("[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"].Value);
 
         // Both client ids are the user-assigned identity's; each endpoint is the storage account's own.
@@ -303,6 +330,25 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Contains(StorageOptions.EventQueueName + "-poison", ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
         Assert.Contains(StorageOptions.RenewalQueueName + "-poison", ChildNames(storage, "Microsoft.Storage/storageAccounts/queueServices/queues"));
         Assert.All(storage.ResourcesOfType("Microsoft.Storage/storageAccounts/blobServices/containers"), container => Assert.Equal("None", (string?)container["properties"]!["publicAccess"]));
+    }
+
+    [Fact]
+    public void Connection_backups_go_to_a_private_container_of_a_blob_service_with_versioning_and_soft_delete_whose_old_versions_expire()
+    {
+        var storage = compiled.ModuleWith("Microsoft.Storage/storageAccounts");
+        var blobService = storage.Resource("Microsoft.Storage/storageAccounts/blobServices")["properties"]!;
+
+        Assert.True((bool?)blobService["isVersioningEnabled"]);
+        Assert.True((bool?)blobService["deleteRetentionPolicy"]!["enabled"]);
+        Assert.Equal(30, (int?)blobService["deleteRetentionPolicy"]!["days"]);
+        Assert.True((bool?)blobService["containerDeleteRetentionPolicy"]!["enabled"]);
+        Assert.Equal(30, (int?)blobService["containerDeleteRetentionPolicy"]!["days"]);
+        Assert.Contains("connections-backup", ChildNames(storage, "Microsoft.Storage/storageAccounts/blobServices/containers"));
+
+        // Versions of every blob (the host's state blobs too) would pile up: a previous version goes after 30 days.
+        var rule = Assert.Single(storage.Resource("Microsoft.Storage/storageAccounts/managementPolicies")["properties"]!["policy"]!["rules"]!.AsArray())!;
+        Assert.Equal(30, (int?)rule["definition"]!["actions"]!["version"]!["delete"]!["daysAfterCreationGreaterThan"]);
+        Assert.Equal("[reference('storage').outputs.backupContainerName.value]", (string?)compiled.Root["outputs"]!["AZURE_BACKUP_CONTAINER"]!["value"]);
     }
 
     [Fact]
@@ -423,6 +469,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             {
                 "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME", "SERVICE_API_NAME",
                 "SERVICE_API_URI", "FRESHBOOKS_REDIRECT_URI", "ONBOARDING_LINK_COMMAND", "AZURE_KEY_VAULT_NAME", "AZURE_STORAGE_ACCOUNT_NAME",
+                "AZURE_BACKUP_CONTAINER",
             }.Order(StringComparer.Ordinal),
             outputs.Select(pair => pair.Key).Order(StringComparer.Ordinal));
         var command = (string?)outputs["ONBOARDING_LINK_COMMAND"]!["value"];
@@ -450,6 +497,8 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["keyVaultRetentionDays"] = "${KEY_VAULT_RETENTION_DAYS}",
             ["deleteLocks"] = "${DELETE_LOCKS}",
             ["alertEmail"] = "${ALERT_EMAIL}",
+            ["tokenKeyIds"] = "${TOKEN_KEY_IDS}",
+            ["tokenCurrentKeyId"] = "${TOKEN_CURRENT_KEY_ID}",
         };
 
         Assert.Equal(expected.OrderBy(pair => pair.Key), file.ToDictionary(pair => pair.Key, pair => (string)pair.Value!["value"]!).OrderBy(pair => pair.Key));

@@ -21,6 +21,20 @@ public sealed class TokenKeyRingTests
     }
 
     [Fact]
+    public void The_key_id_of_a_stored_value_is_read_without_the_key_and_nothing_else_names_one()
+    {
+        var stored = KeyRings.Create("k2", ("k1", _k1), ("k2", _k2)).Protect("token", "t-a");
+        var ring = KeyRings.Create(("k1", _k1));
+
+        Assert.Equal("k1", ring.CurrentKeyId);
+        Assert.Equal("k2", ring.KeyIdOf(stored));
+        Assert.Null(ring.KeyIdOf("plain-token"));
+        Assert.Null(ring.KeyIdOf("v2.k1.abc"));
+        Assert.Null(ring.KeyIdOf("v1..abc"));
+        Assert.Null(ring.KeyIdOf(""));
+    }
+
+    [Fact]
     public void An_altered_value_does_not_decrypt()
     {
         var ring = KeyRings.Create(("k1", _k1));

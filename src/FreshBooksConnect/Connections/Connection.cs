@@ -87,6 +87,12 @@ public sealed record Connection
     /// </summary>
     public bool TokensReadable { get; init; } = true;
 
+    /// <summary>
+    /// The id of the key the stored tokens are encrypted with (of the two tokens, the one not under the current key, should they
+    /// differ); null for a connection never stored. A rotation is done when no connection names the old key here.
+    /// </summary>
+    public string? ProtectedBy { get; init; }
+
     /// <summary>True when someone other than <paramref name="owner"/> holds an unexpired lease.</summary>
     public bool IsLeasedByOther(string owner, DateTimeOffset now) =>
         LeaseOwner is not null && LeaseOwner != owner && LeaseUntil > now;
@@ -215,6 +221,12 @@ public sealed record Connection
     /// <summary>Tokens that can't be decrypted were reported; nothing else of the row is rewritten (that would destroy them).</summary>
     public ConnectionChange UnreadableReported(DateTimeOffset now) =>
         new(ConnectionChangeKind.UnreadableReported, this, this with { UnreadableReportedAt = now }) { OccurredAt = now };
+
+    /// <summary>
+    /// The same connection, its tokens written again under the current key: a key rotation moving rows off the old key. Nothing
+    /// else changes, so it makes no event and leaves the renewal schedule as it is.
+    /// </summary>
+    public ConnectionChange Reencrypted(DateTimeOffset now) => new(ConnectionChangeKind.Reencrypted, this, this) { OccurredAt = now };
 
     /// <summary>This connection as stored at <paramref name="version"/>: what a store hands back after a write.</summary>
     internal Connection At(string? version) => this with { Version = version };

@@ -29,6 +29,9 @@ public enum ConnectionChangeKind
 
     /// <summary>Its tokens can't be decrypted, and that was reported.</summary>
     UnreadableReported,
+
+    /// <summary>Its tokens were encrypted again under the current key (a key rotation); nothing else changed.</summary>
+    Reencrypted,
 }
 
 /// <summary>

@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(4007, LogLevel.Information, "Connection {ConnectionId}: its row moved from the shared row key to its own (the layout since issue 19)")]
     public static partial void ConnectionRowMoved(ILogger logger, string connectionId);
+
+    [LoggerMessage(4008, LogLevel.Information, "Re-encryption pass under key {CurrentKeyId}: {Rewritten} rewritten, {Current} already current, {Leased} leased and {Changed} changed meanwhile (next pass), {Unreadable} unreadable")]
+    public static partial void ReencryptionPass(ILogger logger, string currentKeyId, int rewritten, int current, int leased, int changed, int unreadable);
 }

@@ -24,6 +24,10 @@ internal sealed class TokenKeyRing : ITokenProtector
         _keys = value.Keys.ToDictionary(k => k.Key, k => TryDecodeKey(k.Value, out var key) ? key : throw new InvalidOperationException($"TokenProtection__Keys__{k.Key} is not a 32-byte base64 key."), StringComparer.Ordinal);
     }
 
+    public string CurrentKeyId => _currentKeyId;
+
+    public string? KeyIdOf(string protectedValue) => protectedValue.Split('.') is [Version, var keyId, _] && keyId.Length > 0 ? keyId : null;
+
     public string Protect(string token, string connectionId)
     {
         var plaintext = Encoding.UTF8.GetBytes(token);
@@ -38,8 +42,7 @@ internal sealed class TokenKeyRing : ITokenProtector
     public bool TryUnprotect(string protectedValue, string connectionId, out string token)
     {
         token = "";
-        var parts = protectedValue.Split('.');
-        if (parts is not [Version, var keyId, var encoded] || !_keys.TryGetValue(keyId, out var key))
+        if (KeyIdOf(protectedValue) is not { } keyId || !_keys.TryGetValue(keyId, out var key))
         {
             return false;
         }
@@ -47,7 +50,7 @@ internal sealed class TokenKeyRing : ITokenProtector
         byte[] payload;
         try
         {
-            payload = Base64Url.DecodeFromChars(encoded);
+            payload = Base64Url.DecodeFromChars(protectedValue.AsSpan(protectedValue.LastIndexOf('.') + 1));
         }
         catch (FormatException)
         {

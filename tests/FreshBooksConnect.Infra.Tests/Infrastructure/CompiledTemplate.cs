@@ -57,7 +57,8 @@ public sealed partial class CompiledTemplate : IAsyncLifetime
     /// <summary>
     /// The site's appSettings: a literal array of { name, value }, or
     /// <c>[concat(variables('a'), variables('b'), ...)]</c> where each variable is such an array
-    /// (always set) or an <c>if(...)</c> expression that builds one (set under a condition).
+    /// (always set), an <c>if(...)</c> expression that builds one (set under a condition), or a copy loop that makes one setting
+    /// per item (its name reads <c>Prefix{id}</c>, e.g. <c>TokenProtection__Keys__{id}</c>).
     /// </summary>
     public IReadOnlyList<AppSetting> AppSettings()
     {
@@ -77,6 +78,14 @@ public sealed partial class CompiledTemplate : IAsyncLifetime
         var settings = new List<AppSetting>();
         foreach (var name in variableNames)
         {
+            if (App.Template["variables"]?["copy"]?.AsArray().FirstOrDefault(loop => (string?)loop?["name"] == name)?["input"] is { } input)
+            {
+                var prefix = LoopSettingName().Match((string?)input["name"] ?? "");
+                Assert.True(prefix.Success, $"Loop '{name}' names its settings as format('Prefix{{0}}', ...); the template has {input["name"]}");
+                settings.Add(new AppSetting(prefix.Groups[1].Value + "{id}", input["value"]?.ToString() ?? "", Conditional: false));
+                continue;
+            }
+
             switch (App.Template["variables"]?[name])
             {
                 case JsonArray array:
@@ -106,6 +115,9 @@ public sealed partial class CompiledTemplate : IAsyncLifetime
 
     [GeneratedRegex(@"variables\('([^']+)'\)")]
     private static partial Regex VariableReference();
+
+    [GeneratedRegex(@"^\[format\('([^'{]+)\{0\}', ")]
+    private static partial Regex LoopSettingName();
 
     [GeneratedRegex(@"createObject\('name', '([^']+)', 'value', ")]
     private static partial Regex ConditionalSetting();

@@ -20,6 +20,11 @@ internal sealed class HookSandbox : IDisposable
         #!/bin/sh
         # Stand-in for azd: "env get-value NAME" and "env set NAME VALUE" on $FAKE_AZD_ENV (NAME=VALUE lines, last wins).
         printf '%s\n' "$*" >> "$FAKE_STATE/azd-argv.log"
+        if [ "$1" = provision ]; then
+          # Records the provision with the key ids it would pass (what a provision makes of the environment).
+          printf 'TOKEN_KEY_PENDING=%s\n' "$(grep '^TOKEN_KEY_PENDING=' "$FAKE_AZD_ENV" | tail -n 1 | cut -d= -f2-)" >> "$FAKE_STATE/provisions.log"
+          exit 0
+        fi
         [ "$1" = env ] || { echo "fake azd: unsupported: $*" >&2; exit 2; }
         case "$2" in
           get-value)
@@ -74,6 +79,7 @@ internal sealed class HookSandbox : IDisposable
           for (const [parameter, secret] of Object.entries(secretParameters)) {
             if (values[parameter] && values[parameter].value) fs.writeFileSync(path.join(state, 'vault', secret), values[parameter].value);
           }
+          if (values.newTokenKeyId && values.newTokenKey) fs.writeFileSync(path.join(state, 'vault', 'token-encryption-key-' + values.newTokenKeyId.value), values.newTokenKey.value);
         } else if (command.startsWith('keyvault show')) {
           if (option('--name') !== process.env.FAKE_VAULT || !has('vault-retention')) fail(3, 'ERROR: (ResourceNotFound) The Resource was not found.');
           process.stdout.write(read('vault-retention') + '\n');
@@ -81,6 +87,13 @@ internal sealed class HookSandbox : IDisposable
           fs.appendFileSync(file('restarts'), 'restart\n');
         } else if (command.startsWith('functionapp show')) {
           process.stdout.write((has('hostname') ? read('hostname') : process.env.FAKE_HOST) + '\n');
+        } else if (command.startsWith('functionapp keys list')) {
+          process.stdout.write((has('master-key') ? read('master-key') : 'fake-master-key-0123456789') + '\n');
+        } else if (args[0] === 'rest' && /\/vaults\/[^/]+\/secrets\?/.test(option('--url') || '')) {
+          // The vault's secrets' names (metadata), without the disabled ones (state file "disabled": one name a line).
+          if (has('secrets-list-error')) fail(1, 'ERROR: (AuthorizationFailed) fake');
+          const disabled = has('disabled') ? read('disabled').split('\n') : [];
+          process.stdout.write(fs.readdirSync(path.join(state, 'vault')).filter(name => !disabled.includes(name)).map(name => name + '\n').join(''));
         } else if (args[0] === 'rest') {
           if (has('references-error')) fail(1, 'ERROR: (NotFound) fake');
           const unresolved = has('unresolved') && !(has('unresolved-until-restart') && restarts() > 0) ? read('unresolved') : '';
@@ -102,6 +115,23 @@ internal sealed class HookSandbox : IDisposable
         const read = name => fs.readFileSync(path.join(state, name), 'utf8');
         const restarts = has('restarts') ? read('restarts').split('\n').filter(Boolean).length : 0;
         const url = args[args.length - 1];
+        if (url.startsWith('https://' + process.env.FAKE_HOST + '/api/keys')) {
+          // The keys routes: the master key must come on stdin (curl --config -), and each GET answers the next of "keys-bodies".
+          const config = args.includes('--config') ? fs.readFileSync(0, 'utf8') : '';
+          fs.appendFileSync(path.join(state, 'curl-config.log'), config);
+          const master = has('master-key') ? read('master-key') : 'fake-master-key-0123456789';
+          if (!config.includes('x-functions-key: ' + master)) { fs.writeFileSync(args[args.indexOf('--output') + 1], ''); process.stdout.write('401'); process.exit(0); }
+          let body = '{}';
+          if (url.endsWith('/api/keys')) {
+            const bodies = read('keys-bodies').split('\n').filter(Boolean);
+            const served = has('keys-served') ? Number(read('keys-served')) : 0;
+            fs.writeFileSync(path.join(state, 'keys-served'), String(served + 1));
+            body = bodies[Math.min(served, bodies.length - 1)];
+          }
+          fs.writeFileSync(args[args.indexOf('--output') + 1], body);
+          process.stdout.write('200');
+          process.exit(0);
+        }
         if (url !== 'https://' + process.env.FAKE_HOST + '/api/health') { process.stderr.write('fake curl: unexpected ' + url + '\n'); process.exit(6); }
         const down = has('health-down') || (has('health-down-until-restart') && restarts === 0);
         const body = down ? 'Service Unavailable' : (has('health-body') ? read('health-body') : '{"status":"ok","settings":{"FreshBooks__ClientSecret":"set","Onboarding__SigningKey":"set","TokenProtection__Keys__k1":"set"}}');
@@ -171,6 +201,13 @@ internal sealed class HookSandbox : IDisposable
     /// <summary>Sets a state file the stand-ins read (see the fakes above for the names).</summary>
     public void SetState(string name, string content = "") => File.WriteAllText(Path.Combine(State, name), content);
 
+    /// <summary>Each <c>azd provision</c> the scripts ran, as the TOKEN_KEY_PENDING it ran with.</summary>
+    public List<string> Provisions() =>
+        File.Exists(Path.Combine(State, "provisions.log")) ? [.. File.ReadAllLines(Path.Combine(State, "provisions.log"))] : [];
+
+    /// <summary>What curl read on its standard input (the keys routes' master key header).</summary>
+    public string CurlConfig => File.Exists(Path.Combine(State, "curl-config.log")) ? File.ReadAllText(Path.Combine(State, "curl-config.log")) : "";
+
     public int Restarts =>
         File.Exists(Path.Combine(State, "restarts")) ? File.ReadAllLines(Path.Combine(State, "restarts")).Length : 0;
 
@@ -196,7 +233,8 @@ internal sealed class HookSandbox : IDisposable
     public List<string> AzCommands() =>
         JsonLines("az-argv.log").Select(node => string.Join(' ', node.AsArray().Take(2).Select(item => (string?)item))).ToList();
 
-    public Task<ProcessResult> RunAsync(string hook, IReadOnlyDictionary<string, string?>? extra = null)
+    /// <summary>Runs infra/hooks/<paramref name="hook"/> (or, for <c>../scripts/x.sh</c>, a script) as azd would.</summary>
+    public Task<ProcessResult> RunAsync(string hook, IReadOnlyDictionary<string, string?>? extra = null, params string[] arguments)
     {
         var environment = new Dictionary<string, string?>
         {
@@ -208,6 +246,8 @@ internal sealed class HookSandbox : IDisposable
             ["ROLE_PROPAGATION_WAIT_SECONDS"] = "0",
             ["POSTDEPLOY_TIMEOUT_SECONDS"] = "6",
             ["POSTDEPLOY_RETRY_SECONDS"] = "1",
+            ["ROTATION_POLL_SECONDS"] = "0",
+            ["ROTATION_TIMEOUT_SECONDS"] = "5",
         };
 
         // Only the (fake) azd environment counts, not the test runner's own variables.
@@ -215,6 +255,7 @@ internal sealed class HookSandbox : IDisposable
         {
             "FRESHBOOKS_CLIENT_ID", "FRESHBOOKS_CLIENT_SECRET", "FRESHBOOKS_REDIRECT_URI", "TOKEN_ENCRYPTION_KEY", "ONBOARDING_SIGNING_KEY",
             "AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_KEY_VAULT_NAME", "AZURE_FUNCTION_APP_NAME", "KEY_VAULT_RETENTION_DAYS",
+            "SERVICE_API_URI", "TOKEN_KEY_IDS", "TOKEN_CURRENT_KEY_ID", "TOKEN_KEY_PENDING",
         })
         {
             environment[name] = null;
@@ -232,7 +273,7 @@ internal sealed class HookSandbox : IDisposable
             return ProcessRunner.RunAsync("pwsh", ["-NoProfile", "-NonInteractive", "-File", Repo.PathTo("infra", "hooks", Path.ChangeExtension(hook, ".ps1"))], Repo.Root, environment, TimeSpan.FromMinutes(1));
         }
 
-        return ProcessRunner.RunAsync("sh", [Repo.PathTo("infra", "hooks", hook)], Repo.Root, environment, TimeSpan.FromMinutes(1));
+        return ProcessRunner.RunAsync("sh", [Repo.PathTo("infra", "hooks", hook), .. arguments], Repo.Root, environment, TimeSpan.FromMinutes(1));
     }
 
     private IEnumerable<JsonNode> JsonLines(string name)
@@ -242,6 +283,11 @@ internal sealed class HookSandbox : IDisposable
             ? File.ReadAllLines(path).Where(line => line.Length > 0).Select(line => JsonNode.Parse(line)!)
             : [];
     }
+
+    /// <summary>Puts one more stand-in on the PATH (e.g. <c>dotnet</c>, recording its arguments to <c>$FAKE_STATE/name-argv.log</c>).</summary>
+    public void AddStandIn(string name, string script) => WriteExecutable(name, script);
+
+    public string StateFile(string name) => Path.Combine(State, name);
 
     private void WriteExecutable(string name, string script)
     {

@@ -175,7 +175,7 @@ internal sealed class TableConnectionStore(
                 await RemoveEntryAsync(after.Id, previous).ConfigureAwait(false);
             }
 
-            return new WriteResult(WriteOutcome.Written, after.At(write.Version));
+            return new WriteResult(WriteOutcome.Written, after.At(write.Version) with { ProtectedBy = protector.CurrentKeyId });
         }
 
         if (scheduled is { } stale)
@@ -402,8 +402,10 @@ internal sealed class TableConnectionStore(
     private Connection FromEntity(TableEntity e)
     {
         var id = e.PartitionKey;
-        var readable = protector.TryUnprotect(e.GetString("AccessToken") ?? "", id, out var accessToken)
-            & protector.TryUnprotect(e.GetString("RefreshToken") ?? "", id, out var refreshToken);
+        var (storedAccess, storedRefresh) = (e.GetString("AccessToken") ?? "", e.GetString("RefreshToken") ?? "");
+        var readable = protector.TryUnprotect(storedAccess, id, out var accessToken)
+            & protector.TryUnprotect(storedRefresh, id, out var refreshToken);
+        var (accessKey, refreshKey) = (protector.KeyIdOf(storedAccess), protector.KeyIdOf(storedRefresh));
         return new Connection
         {
             Id = id,
@@ -419,6 +421,7 @@ internal sealed class TableConnectionStore(
             AccessToken = readable ? accessToken : "",
             RefreshToken = readable ? refreshToken : "",
             TokensReadable = readable,
+            ProtectedBy = refreshKey == protector.CurrentKeyId ? accessKey : refreshKey,
             AccessTokenExpiresAt = e.GetDateTimeOffset("AccessTokenExpiresAt") ?? DateTimeOffset.MinValue,
             TokenGeneration = e.GetInt64("TokenGeneration") ?? 0,
             Status = Enum.TryParse<ConnectionStatus>(e.GetString("Status"), out var status) ? status : ConnectionStatus.Active,
