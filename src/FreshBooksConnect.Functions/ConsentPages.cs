@@ -23,6 +23,19 @@ public static class ConsentPages
         "This link has expired",
         "Onboarding links work for a limited time. Ask your provider for a new link.");
 
+    /// <summary>A completed consent spent the link: the connection it made stands, and the customer is sent back to the app.</summary>
+    public static Page LinkUsed(string? returnUrl) => new(
+        StatusCodes.Status409Conflict,
+        "This link was already used",
+        "FreshBooks was already connected through this link, and a link works only once. Nothing was changed. If you need to connect again, ask your provider for a new link.",
+        link: ReturnLink(returnUrl),
+        linkText: "Return to the app");
+
+    public static Page TooManyStarts() => new(
+        StatusCodes.Status429TooManyRequests,
+        "Too many attempts",
+        "This link was opened too many times in a short while from your network, so nothing was started. Please wait a minute and open it again.");
+
     public static Page Unavailable() => new(
         StatusCodes.Status503ServiceUnavailable,
         "Something went wrong on our side",
@@ -67,6 +80,13 @@ public static class ConsentPages
                 result.ConnectionId is null
                     ? "This page was already opened once, so it can't be used again. If FreshBooks isn't connected yet, start again from your onboarding link."
                     : "FreshBooks is already connected: this page was opened a second time (a refresh or the back button). Nothing changed.",
+                link: back,
+                linkText: "Return to the app"),
+            { Outcome: CallbackOutcome.LinkUsed } => LinkUsed(result.ReturnUrl),
+            { Outcome: CallbackOutcome.IdentityChangeRefused } => new Page(
+                StatusCodes.Status409Conflict,
+                "This is a different FreshBooks account",
+                "This connection belongs to another FreshBooks account, so nothing was changed and the account you signed in with was not connected. Sign in to FreshBooks with the account that was connected before, or ask your provider for a link that allows changing accounts.",
                 link: back,
                 linkText: "Return to the app"),
             { Outcome: CallbackOutcome.BrowserMismatch } => new Page(
@@ -116,5 +136,7 @@ public static class ConsentPages
             "Return to the app");
     }
 
-    private static Uri? ReturnLink(string? returnUrl) => Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri) ? uri : null;
+    /// <summary>Only an http(s) URL ever becomes a link's href (the service checked it against the allow-list already).</summary>
+    private static Uri? ReturnLink(string? returnUrl) =>
+        Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) ? uri : null;
 }

@@ -6,7 +6,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace FreshBooksConnect.Functions;
 
-/// <summary>The SaaS backend asks for a tenant's onboarding link: a signed, expiring link to Start.</summary>
+/// <summary>The SaaS backend asks for a tenant's onboarding link: a signed, expiring, single-use link to Start.</summary>
 public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
 {
     [Function("CreateOnboardingLink")]
@@ -14,13 +14,13 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "onboarding-links")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var (body, problem) = await RequestInput.ReadJsonAsync<LinkRequest>(request, cancellationToken).ConfigureAwait(false);
+        var (body, problem) = await RequestInput.ReadJsonAsync<LinkBody>(request, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
         }
 
-        var link = links.Create(body!.TenantId, body.ReturnUrl);
+        var link = links.Create(new LinkRequest(body!.TenantId, body.ReturnUrl, body.AllowIdentityChange ?? false));
         return link switch
         {
             { Outcome: LinkCreationOutcome.Created, Url: { } url, ConnectionId: { } connectionId, ExpiresAt: { } expiresAt } =>
@@ -33,12 +33,13 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
             _ => JsonResponse.Problem(
                 StatusCodes.Status400BadRequest,
                 "returnUrl not allowed",
-                "returnUrl must be an absolute URL under one of the prefixes in Onboarding__AllowedReturnUrls.",
+                "returnUrl must be an absolute http(s) URL under one of the prefixes in Onboarding__AllowedReturnUrls (whole path segments; no encoded slashes or dot segments).",
                 "return-url-not-allowed"),
         };
     }
 
-    public sealed record LinkRequest(string? TenantId, string? ReturnUrl);
+    /// <summary><c>{"tenantId", "returnUrl"?, "allowIdentityChange"?}</c>.</summary>
+    public sealed record LinkBody(string? TenantId, string? ReturnUrl, bool? AllowIdentityChange);
 
     public sealed record LinkResponse(string Url, string ConnectionId, DateTimeOffset ExpiresAt);
 }

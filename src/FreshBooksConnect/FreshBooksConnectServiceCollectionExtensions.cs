@@ -60,6 +60,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<IConnectionStore, TableConnectionStore>();
         services.TryAddSingleton<IConnectionCensus, TableConnectionCensus>();
         services.TryAddSingleton<IConsentStateStore, TableConsentStateStore>();
+        services.TryAddSingleton<ILinkUseStore, TableLinkUseStore>();
         services.TryAddSingleton<TableRenewalIndex>();
         services.TryAddSingleton<IRenewalIndex>(sp => sp.GetRequiredService<TableRenewalIndex>());
         services.TryAddSingleton<IRenewalIndexWriter>(sp => sp.GetRequiredService<TableRenewalIndex>());
@@ -75,6 +76,7 @@ public static class FreshBooksConnectServiceCollectionExtensions
         services.TryAddSingleton<ConnectionCount>();
         services.TryAddTransient<TokenReencryption>();
         services.TryAddSingleton<OnboardingLinks>();
+        services.TryAddSingleton<StartThrottle>();
         services.TryAddSingleton<IEventOutbox, TableEventOutbox>();
         services.TryAddSingleton<IEventFeed, TableEventFeed>();
         services.TryAddSingleton<EventSweep>();

@@ -34,9 +34,9 @@ public sealed class AppInstance : IAsyncDisposable
 
     public IServiceProvider Services => Host.Services;
 
-    public async Task<(string Url, string ConnectionId)> CreateLinkAsync(string tenantId, string? returnUrl = null)
+    public async Task<(string Url, string ConnectionId)> CreateLinkAsync(string tenantId, string? returnUrl = null, bool allowIdentityChange = false)
     {
-        using var response = await Api.PostAsJsonAsync("api/onboarding-links", new { tenantId, returnUrl });
+        using var response = await Api.PostAsJsonAsync("api/onboarding-links", new { tenantId, returnUrl, allowIdentityChange });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         return (body.GetProperty("url").GetString()!, body.GetProperty("connectionId").GetString()!);
@@ -58,9 +58,10 @@ public sealed class AppInstance : IAsyncDisposable
     }
 
     /// <summary>The whole onboarding: link, Start, Allow at FreshBooks, Callback.</summary>
-    public async Task<(HttpStatusCode Status, string Page, string ConnectionId)> ConnectAsync(string tenantId, long? userId = null, string? returnUrl = null)
+    public async Task<(HttpStatusCode Status, string Page, string ConnectionId)> ConnectAsync(
+        string tenantId, long? userId = null, string? returnUrl = null, bool allowIdentityChange = false)
     {
-        var (link, connectionId) = await CreateLinkAsync(tenantId, returnUrl);
+        var (link, connectionId) = await CreateLinkAsync(tenantId, returnUrl, allowIdentityChange);
         var consent = await StartAsync(link);
         var redirect = await _stack.Emulator.ApproveAsync(consent, userId);
         var (status, page) = await CallbackAsync(redirect);

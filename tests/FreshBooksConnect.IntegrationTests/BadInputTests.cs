@@ -292,6 +292,8 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
             Json("{\"tenantId\":\"\"}"),
             Json("{\"tenantId\":\" \"}"),
             Json("{\"tenantId\":\"acme\",\"returnUrl\":\"" + new string('r', 3000) + "\"}"),
+            Json("{\"tenantId\":\"acme\",\"allowIdentityChange\":\"yes\"}"),
+            Json("{\"tenantId\":\"acme\",\"allowIdentityChange\":1}"),
             new ByteArrayContent([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x22, 0x61, 0x22, 0x7D]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
         foreach (var tenant in new[] { "<script>alert(1)</script>", "../../etc/passwd", "' or 1 eq 1", "a\r\nb", "a\u0000b", "acme/../other", ".acme", "-acme", "ac me", "ä" })
@@ -356,6 +358,49 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
         {
             await AssertRefusedAsync(App.Api, HttpMethod.Post, $"api/connections/{Victim}/refresh", body);
         }
+    }
+
+    // ---- Bodies ------------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Json_routes_accept_only_the_application_json_media_type()
+    {
+        foreach (var mediaType in new[] { "application/jsonfoo", "application/json-patch+json", "application/problem+json", "application/json; charset=latin1", "application/json; charset=utf-16", "text/json", "application/x-json", "application/json/x" })
+        {
+            await AssertRefusedAsync(App.Api, HttpMethod.Post, "api/onboarding-links", WithMediaType("{\"tenantId\":\"acme\"}", mediaType));
+            await AssertRefusedAsync(App.Api, HttpMethod.Post, $"api/connections/{Victim}/refresh", WithMediaType("{\"accessToken\":\"abc\"}", mediaType));
+        }
+
+        // The exact type, with or without its UTF-8 charset, in any case.
+        foreach (var mediaType in new[] { "application/json", "application/json; charset=utf-8", "Application/JSON; Charset=UTF-8" })
+        {
+            using var response = await App.Api.PostAsync("api/onboarding-links", WithMediaType("{\"tenantId\":\"acme\"}", mediaType));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{mediaType}: {(int)response.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task A_body_that_stops_short_of_its_Content_Length_gets_a_4xx_and_changes_nothing()
+    {
+        foreach (var path in new[] { "api/onboarding-links", $"api/connections/{Victim}/refresh" })
+        {
+            var before = await Probe.SnapshotAsync(stack);
+            var (status, body) = await RawHttp.SendAsync(App, path, contentLength: 100, parts: ["{\"tenantId\""], pause: TimeSpan.Zero, endSending: false);
+
+            Assert.True(status is >= 400 and < 500, $"{path}: expected a 4xx, got {status}: {body}");
+            Assert.Equal(before, await Probe.SnapshotAsync(stack));
+        }
+    }
+
+    [Fact]
+    public async Task A_body_sent_a_byte_at_a_time_too_slowly_gets_a_4xx_and_changes_nothing()
+    {
+        var before = await Probe.SnapshotAsync(stack);
+        var trickle = Enumerable.Repeat("{", 60).ToArray();
+        var (status, body) = await RawHttp.SendAsync(App, "api/onboarding-links", contentLength: 100, parts: trickle, pause: TimeSpan.FromMilliseconds(500), endSending: false);
+
+        Assert.True(status is >= 400 and < 500, $"expected a 4xx, got {status}: {body}");
+        Assert.Equal(before, await Probe.SnapshotAsync(stack));
     }
 
     // ---- Anything else ----------------------------------------------------------------------------------------------
@@ -488,6 +533,14 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
     private static string Encoded(string value) => string.Concat(Encoding.UTF8.GetBytes(value).Select(b => $"%{b:X2}"));
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private static StringContent WithMediaType(string body, string mediaType)
+    {
+        var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.Remove("Content-Type");
+        content.Headers.TryAddWithoutValidation("Content-Type", mediaType);
+        return content;
+    }
 
     private static StringContent NoContentType(string body)
     {

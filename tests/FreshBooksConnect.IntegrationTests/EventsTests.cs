@@ -46,7 +46,7 @@ public sealed class EventsTests(ConnectStack stack) : IAsyncLifetime
         var (_, _, id) = await app.ConnectAsync("lifecycle");
         secrets.Add((await RenewalDriver.ConnectionAsync(app, id)).RefreshToken);
         await app.ConnectAsync("lifecycle");
-        await app.ConnectAsync("lifecycle", ConnectStack.SecondUser.Id);
+        await app.ConnectAsync("lifecycle", ConnectStack.SecondUser.Id, allowIdentityChange: true);
         var connection = await RenewalDriver.ConnectionAsync(app, id);
         secrets.AddRange([connection.AccessToken, connection.RefreshToken]);
 

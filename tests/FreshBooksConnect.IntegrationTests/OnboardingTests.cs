@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Data.Tables;
 using FreshBooks.Emulator;
@@ -69,6 +70,92 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(["DEW101", "AEL001", null], businesses.Select(b => b.TryGetProperty("accountId", out var account) ? account.GetString() : null));
         Assert.Equal(["owner", "business_accountant", "business_manager"], businesses.Select(b => b.GetProperty("role").GetString()));
         Assert.Equal([77101L, 77001L, 77102L], businesses.Select(b => b.GetProperty("businessId").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_link_lives_one_hour_by_default()
+    {
+        var before = stack.Clock.GetUtcNow();
+        using var response = await App.Api.PostAsJsonAsync("api/onboarding-links", new { tenantId = "hour" });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var expiresAt = body.GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.InRange(expiresAt, before.AddHours(1).AddSeconds(-1), stack.Clock.GetUtcNow().AddHours(1));
+
+        stack.Clock.Advance(TimeSpan.FromMinutes(59));
+        await App.StartAsync(body.GetProperty("url").GetString()!);
+        stack.Clock.Advance(TimeSpan.FromMinutes(2));
+        using var late = await App.Browser.GetAsync(body.GetProperty("url").GetString());
+        Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
+        Assert.Contains("This link has expired", await late.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_link_is_spent_by_the_consent_it_completes_and_opening_it_again_changes_nothing()
+    {
+        var (link, connectionId) = await App.CreateLinkAsync("once", ConnectStack.ReturnUrlPrefix + "fb");
+        Assert.Equal(HttpStatusCode.OK, (await App.CallbackAsync(await stack.Emulator.ApproveAsync(await App.StartAsync(link)))).Status);
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
+        var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
+        var states = await stack.RowsAsync(StorageOptions.ConsentStatesTableName);
+        var calls = stack.Emulator.Calls.Count;
+
+        // The same browser, and a stranger's browser that got hold of the link.
+        foreach (var browser in new[] { App.Browser, new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = App.Host.BaseUri } })
+        {
+            using var response = await browser.GetAsync(link);
+            var page = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Contains("This link was already used", page);
+            Assert.Contains($"href=\"{ConnectStack.ReturnUrlPrefix}fb\"", page);
+            Assert.False(response.Headers.Contains("Set-Cookie"));
+        }
+
+        Assert.Equal(row.ETag, Assert.Single(await stack.ConnectionRowsAsync()).ETag);
+        Assert.Equal(states.Select(r => r.ETag), (await stack.RowsAsync(StorageOptions.ConsentStatesTableName)).Select(r => r.ETag));
+        Assert.Equal(calls, stack.Emulator.Calls.Count);
+        Assert.True(stack.Emulator.IsAccessTokenValid(token.GetProperty("accessToken").GetString()!));
+    }
+
+    [Fact]
+    public async Task Of_two_consents_started_from_one_link_only_the_first_to_return_completes_and_the_other_code_is_never_spent()
+    {
+        var (link, connectionId) = await App.CreateLinkAsync("shared");
+        var other = await stack.StartAppAsync();
+        var first = await stack.Emulator.ApproveAsync(await App.StartAsync(link));
+        var second = await stack.Emulator.ApproveAsync(await other.StartAsync(link), ConnectStack.SecondUser.Id);
+
+        Assert.Equal(HttpStatusCode.OK, (await App.CallbackAsync(first)).Status);
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
+        var (status, page) = await other.CallbackAsync(second);
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("This link was already used", page);
+        Assert.Equal(row.ETag, Assert.Single(await stack.ConnectionRowsAsync()).ETag);
+        Assert.Single(stack.Emulator.Calls, c => c.Endpoint == EndpointKind.Token);
+        var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
+        Assert.True(stack.Emulator.IsAccessTokenValid(token.GetProperty("accessToken").GetString()!));
+    }
+
+    [Fact]
+    public async Task A_declined_failed_or_abandoned_consent_leaves_the_link_usable()
+    {
+        var (link, _) = await App.CreateLinkAsync("retry");
+
+        // Abandoned at FreshBooks' consent page.
+        await App.StartAsync(link);
+
+        // Declined.
+        Assert.Contains("FreshBooks was not connected", (await App.CallbackAsync(stack.Emulator.Deny(await App.StartAsync(link)))).Page);
+
+        // FreshBooks failed the exchange.
+        stack.Emulator.Faults.EnqueueToken(TokenFault.ServerError);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await App.CallbackAsync(await stack.Emulator.ApproveAsync(await App.StartAsync(link)))).Status);
+
+        var (status, page) = await App.CallbackAsync(await stack.Emulator.ApproveAsync(await App.StartAsync(link)));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("FreshBooks is connected", page);
+        Assert.Single(await stack.ConnectionRowsAsync());
     }
 
     [Fact]
@@ -202,12 +289,53 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Reconnecting_a_tenant_replaces_the_grant_of_the_same_connection()
+    public async Task Reconnecting_a_tenant_by_the_same_identity_replaces_the_grant_without_any_flag()
+    {
+        var (_, _, connectionId) = await App.ConnectAsync("same");
+        var first = await App.GetJsonAsync($"api/connections/{connectionId}/token");
+
+        var (status, page, _) = await App.ConnectAsync("same");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("FreshBooks is connected", page);
+        Assert.Equal(2, Assert.Single(await stack.ConnectionRowsAsync()).GetInt64("TokenGeneration"));
+        Assert.False(stack.Emulator.IsAccessTokenValid(first.GetProperty("accessToken").GetString()!), "the replaced grant is revoked");
+    }
+
+    [Fact]
+    public async Task Reconnecting_a_tenant_by_another_identity_is_refused_with_a_page_and_changes_nothing()
+    {
+        var (_, _, connectionId) = await App.ConnectAsync("pinned");
+        var first = await App.GetJsonAsync($"api/connections/{connectionId}/token");
+        var row = Assert.Single(await stack.ConnectionRowsAsync());
+        var grants = stack.Emulator.LiveGrantCount;
+
+        var (link, _) = await App.CreateLinkAsync("pinned", ConnectStack.ReturnUrlPrefix + "fb");
+        var (status, page) = await App.CallbackAsync(await stack.Emulator.ApproveAsync(await App.StartAsync(link), ConnectStack.SecondUser.Id));
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("This is a different FreshBooks account", page);
+        Assert.Contains($"href=\"{ConnectStack.ReturnUrlPrefix}fb\"", page);
+        Assert.DoesNotContain("grace", page, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(row.ETag, Assert.Single(await stack.ConnectionRowsAsync()).ETag);
+        Assert.True(stack.Emulator.IsAccessTokenValid(first.GetProperty("accessToken").GetString()!), "the stored grant stays live");
+        Assert.Equal(grants, stack.Emulator.LiveGrantCount);
+        var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
+        Assert.Equal(first.GetProperty("accessToken").GetString(), token.GetProperty("accessToken").GetString());
+
+        // The refused consent did not spend the link: the connection's own identity still completes it.
+        var (again, _) = await App.CallbackAsync(await stack.Emulator.ApproveAsync(await App.StartAsync(link)));
+        Assert.Equal(HttpStatusCode.OK, again);
+        Assert.Equal(2, Assert.Single(await stack.ConnectionRowsAsync()).GetInt64("TokenGeneration"));
+    }
+
+    [Fact]
+    public async Task Reconnecting_a_tenant_by_another_identity_through_a_link_that_allows_it_replaces_the_grant_of_the_same_connection()
     {
         var (_, _, connectionId) = await App.ConnectAsync("again");
         var first = await App.GetJsonAsync($"api/connections/{connectionId}/token");
 
-        var (status, page, sameId) = await App.ConnectAsync("again", ConnectStack.SecondUser.Id);
+        var (status, page, sameId) = await App.ConnectAsync("again", ConnectStack.SecondUser.Id, allowIdentityChange: true);
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("Grace Hopper (grace@example.com) connected Compilers &amp; Co. and Nanosecond Wire Works.", page);

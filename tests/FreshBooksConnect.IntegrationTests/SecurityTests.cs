@@ -60,6 +60,68 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         await AssertStartRefusedAsync(genuine, HttpStatusCode.Gone, "This link has expired", "expired");
     }
 
+    [Fact]
+    public async Task Links_signed_with_an_out_of_range_or_too_distant_expiry_are_refused_with_a_page_and_start_nothing()
+    {
+        foreach (var exp in new[] { long.MaxValue, long.MinValue, 253402300800L, -62135596801L, stack.Clock.GetUtcNow().AddDays(30).ToUnixTimeSeconds() })
+        {
+            var link = Probe.SignLink(stack.SigningKey, $"{{\"t\":\"acme\",\"i\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"exp\":{exp}}}");
+            await AssertStartRefusedAsync(link, HttpStatusCode.Forbidden, "This link is not valid", $"exp {exp}");
+        }
+    }
+
+    [Fact]
+    public async Task A_signed_link_whose_return_url_is_not_allowed_is_refused_at_Start()
+    {
+        // What an older version's prefix match, or an allow-list that has since narrowed, let through at link creation.
+        foreach (var returnUrl in new[]
+        {
+            "https://saas.example/settingsEVIL",
+            "https://saas.example/settings/..%2fadmin",
+            "https://saas.example/settings/%2e%2e/admin",
+            "https://saas.example/settings/a%5c..%5cadmin",
+            "javascript:alert(1)//https://saas.example/settings/",
+            "https://evil.example/settings/",
+        })
+        {
+            var link = Probe.SignLink(stack.SigningKey, JsonSerializer.Serialize(new { t = "acme", r = returnUrl, i = "AAAAAAAAAAAAAAAAAAAAAA", exp = stack.Clock.GetUtcNow().AddMinutes(30).ToUnixTimeSeconds() }));
+            await AssertStartRefusedAsync(link, HttpStatusCode.Forbidden, "This link is not valid", returnUrl);
+        }
+    }
+
+    [Fact]
+    public async Task Start_over_its_rate_from_one_client_address_gets_a_429_page_and_writes_nothing_while_other_addresses_go_on()
+    {
+        var app = await stack.StartAppAsync(s => s["Onboarding:StartsPerMinute"] = "3");
+        var (url, _) = await app.CreateLinkAsync("busy");
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = app.Host.BaseUri };
+        for (var i = 0; i < 3; i++)
+        {
+            using var started = await browser.GetAsync(url);
+            Assert.Equal(HttpStatusCode.Found, started.StatusCode);
+        }
+
+        var rows = await stack.RowsAsync(StorageOptions.ConsentStatesTableName);
+
+        // Whatever it asks for, a valid link or garbage: refused before any work.
+        foreach (var path in new[] { url, "api/connect?link=garbage", "api/connect" })
+        {
+            using var refused = await browser.GetAsync(path);
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Contains("Too many attempts", await refused.Content.ReadAsStringAsync());
+            Assert.Equal("60", refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.False(refused.Headers.Contains("Set-Cookie"));
+            Probe.AssertPageHeaders(refused);
+        }
+
+        Assert.Equal(rows.Count, (await stack.RowsAsync(StorageOptions.ConsentStatesTableName)).Count);
+
+        // Another client, as the front end reports it (the last X-Forwarded-For entry is the one it appended).
+        using var other = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { { "X-Forwarded-For", "127.0.0.1, 203.0.113.7:50123" } } };
+        using var otherStarted = await browser.SendAsync(other);
+        Assert.Equal(HttpStatusCode.Found, otherStarted.StatusCode);
+    }
+
     private async Task AssertStartRefusedAsync(string link, HttpStatusCode expected, string title, string what)
     {
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = App.Host.BaseUri };
@@ -140,6 +202,65 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.Contains("path=/", cookie.Attributes);
         Assert.Contains("max-age=600", cookie.Attributes);
         Assert.DoesNotContain(cookie.Attributes, a => a.StartsWith("domain", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_app_served_over_https_sends_HSTS_on_pages_redirects_and_API_answers_and_a_plain_http_one_does_not()
+    {
+        var https = await stack.StartAppAsync(s => s["FreshBooks:RedirectUri"] = "https://connect.example/api/callback");
+        using var plain = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = App.Host.BaseUri };
+
+        foreach (var (app, expected) in new[] { (https, true), (App, false) })
+        {
+            var (url, id) = await app.CreateLinkAsync("hsts");
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = app.Host.BaseUri };
+            using var start = await browser.GetAsync(new Uri(url).PathAndQuery.TrimStart('/'));
+            using var page = await browser.GetAsync("api/connect?link=broken");
+            using var api = await app.Api.GetAsync($"api/connections/{id}");
+            foreach (var response in new[] { start, page, api })
+            {
+                Assert.True(
+                    expected == response.Headers.TryGetValues("Strict-Transport-Security", out var values),
+                    $"{response.RequestMessage!.RequestUri!.AbsolutePath} ({(int)response.StatusCode}): HSTS expected {expected}");
+                if (expected)
+                {
+                    Assert.Equal("max-age=31536000", Assert.Single(values!));
+                }
+            }
+        }
+
+        // Behind a TLS-ending front end, the forwarded scheme says how the request came.
+        using var forwarded = new HttpRequestMessage(HttpMethod.Get, "api/connect?link=broken") { Headers = { { "X-Forwarded-Proto", "https" } } };
+        using var answer = await plain.SendAsync(forwarded);
+        Assert.True(answer.Headers.Contains("Strict-Transport-Security"));
+    }
+
+    [Theory]
+    [InlineData("FreshBooks:ApiUrl", "http://api.freshbooks.example", "FreshBooks__ApiUrl must be an absolute https URL")]
+    [InlineData("FreshBooks:AuthUrl", "http://auth.freshbooks.example/oauth/authorize/", "FreshBooks__AuthUrl must be an absolute https URL")]
+    [InlineData("FreshBooks:ApiUrl", "ftp://127.0.0.1/", "FreshBooks__ApiUrl must be an absolute https URL")]
+    [InlineData("Onboarding:LinkLifetime", "7.00:00:01", "Onboarding__LinkLifetime must be between 0 and 7 days")]
+    [InlineData("Onboarding:LinkLifetime", "90.00:00:00", "Onboarding__LinkLifetime must be between 0 and 7 days")]
+    public async Task A_setting_that_would_weaken_onboarding_stops_the_app_at_start_up_naming_it(string setting, string value, string message)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => stack.StartAppAsync(s => s[setting] = value));
+
+        Assert.Contains(message, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plain_http_FreshBooks_URLs_on_loopback_and_a_seven_day_link_lifetime_are_accepted()
+    {
+        var app = await stack.StartAppAsync(s =>
+        {
+            s["FreshBooks:AuthUrl"] = s["FreshBooks:AuthUrl"]!.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+            s["Onboarding:LinkLifetime"] = "7.00:00:00";
+        });
+
+        using var response = await app.Api.PostAsJsonAsync("api/onboarding-links", new { tenantId = "week" });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var expected = stack.Clock.GetUtcNow().AddDays(7);
+        Assert.InRange(body.GetProperty("expiresAt").GetDateTimeOffset(), expected.AddSeconds(-5), expected.AddSeconds(1));
     }
 
     private static async Task<(string NameValue, string[] Attributes)> SetCookieOfStartAsync(AppInstance app)
@@ -413,6 +534,39 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.True(leaks.Count == 0, "secrets in logs:\n" + string.Join('\n', leaks));
     }
 
+    [Fact]
+    public async Task An_error_outside_the_RFC_6749_character_set_never_reaches_a_log_line_and_the_consent_stays_usable()
+    {
+        var capture = new CapturingLoggerProvider();
+        var app = await stack.StartAppAsync(services: s => s.AddLogging(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Trace)));
+        var consent = await app.StartAsync((await app.CreateLinkAsync("crlf")).Url);
+        var state = HttpUtility.ParseQueryString(consent.Query)["state"]!;
+
+        foreach (var (error, description) in new (string Error, string? Description)[]
+        {
+            ("access_denied\r\n2026-11-30 FORGED Connection t-victim connected", null),
+            ("access_denied\nFORGED", null),
+            ("access_\"denied\"FORGED", null),
+            ("access_denied\\FORGED", null),
+            ("access_deniedé FORGED", null),
+            ("access_denied", "ok\r\nFORGED line"),
+            ("server_error", "\u0000FORGED"),
+        })
+        {
+            var query = $"state={state}&error={Uri.EscapeDataString(error)}" + (description is null ? "" : $"&error_description={Uri.EscapeDataString(description)}");
+            var (status, page) = await app.CallbackAsync(new Uri(app.Host.BaseUri, "api/callback?" + query));
+
+            Assert.True(status == HttpStatusCode.BadRequest, $"{error}: expected 400, got {(int)status}");
+            Assert.Contains("This address is incomplete", page);
+            Assert.DoesNotContain("FORGED", page);
+        }
+
+        Assert.DoesNotContain(capture.Logs, l => l.Everything.Contains("FORGED", StringComparison.Ordinal));
+
+        // Nothing was spent: the real answer still completes the consent.
+        Assert.Equal(HttpStatusCode.OK, (await app.CallbackAsync(await stack.Emulator.ApproveAsync(consent))).Status);
+    }
+
     private static void AddTokens(Dictionary<string, string> secrets, string when, Connections.Connection connection)
     {
         secrets[$"access token ({when})"] = connection.AccessToken;
@@ -596,6 +750,14 @@ internal sealed class Browser : IDisposable
 internal static class Probe
 {
     public static string LinkToken(string url) => HttpUtility.ParseQueryString(new Uri(url).Query)["link"]!;
+
+    /// <summary>A link token with these claims, signed with the deployment's key: what only the deployment itself can make.</summary>
+    public static string SignLink(string signingKey, string claimsJson)
+    {
+        var payload = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(claimsJson));
+        var mac = HMACSHA256.HashData(Convert.FromBase64String(signingKey), Encoding.ASCII.GetBytes("onboarding-link.v1." + payload));
+        return $"{payload}.{Base64Url.EncodeToString(mac)}";
+    }
 
     public static (string Payload, string Signature) SplitLink(string token)
     {

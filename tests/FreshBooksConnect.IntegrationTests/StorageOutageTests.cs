@@ -170,7 +170,9 @@ public sealed class StorageOutageTests(OnDiskConnectStack stack) : IAsyncLifetim
     public async Task During_an_outage_every_route_answers_503_and_a_fresh_grant_is_revoked_rather_than_left_live()
     {
         var hooks = new FreshBooksHooks();
-        var app = await stack.StartAppAsync(services: hooks.AddTo);
+
+        // The link outlives the 11.5 hours this test moves the clock (links live 1 hour unless configured).
+        var app = await stack.StartAppAsync(configure: s => s["Onboarding:LinkLifetime"] = "1.00:00:00", services: hooks.AddTo);
         var (_, _, id) = await app.ConnectAsync("dark");
         var (link, _) = await app.CreateLinkAsync("late-comer");
         var consent = await app.StartAsync(link);

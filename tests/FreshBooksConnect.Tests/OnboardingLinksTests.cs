@@ -23,20 +23,32 @@ public sealed class OnboardingLinksTests
     [Fact]
     public void A_link_points_at_start_and_validates_to_its_tenant_and_return_url()
     {
-        var link = Links().Create("acme", "https://saas.example/settings/fb");
+        var link = Links().Create(new LinkRequest("acme", ReturnUrl: "https://saas.example/settings/fb"));
 
         Assert.Equal("https://app.example/api/connect", link.Url!.GetLeftPart(UriPartial.Path));
         Assert.Equal("t-acme", link.ConnectionId);
         var validation = Links().Validate(TokenOf(link));
         Assert.Equal(LinkValidationOutcome.Valid, validation.Outcome);
-        Assert.Equal(new OnboardingLinkClaims("acme", "https://saas.example/settings/fb", _time.GetUtcNow().AddDays(7)), validation.Claims);
+        Assert.Equal(new OnboardingLinkClaims(validation.Claims!.LinkId, "acme", "https://saas.example/settings/fb", false, _time.GetUtcNow().AddHours(1)), validation.Claims);
+        Assert.Matches("^[A-Za-z0-9_-]{22}$", validation.Claims.LinkId);
+    }
+
+    [Fact]
+    public void Each_link_has_an_id_of_its_own_and_carries_the_identity_change_flag()
+    {
+        var first = Links().Validate(TokenOf(Links().Create(new LinkRequest("acme")))).Claims!;
+        var second = Links().Validate(TokenOf(Links().Create(new LinkRequest("acme", AllowIdentityChange: true)))).Claims!;
+
+        Assert.NotEqual(first.LinkId, second.LinkId);
+        Assert.False(first.AllowIdentityChange);
+        Assert.True(second.AllowIdentityChange);
     }
 
     [Fact]
     public void An_expired_link_is_refused()
     {
-        var token = TokenOf(Links().Create("acme", null));
-        _time.Advance(TimeSpan.FromDays(7));
+        var token = TokenOf(Links().Create(new LinkRequest("acme")));
+        _time.Advance(TimeSpan.FromHours(1));
 
         Assert.Equal(LinkValidationOutcome.Expired, Links().Validate(token).Outcome);
     }
@@ -44,8 +56,8 @@ public sealed class OnboardingLinksTests
     [Fact]
     public void A_link_signed_with_another_key_or_altered_is_refused()
     {
-        var token = TokenOf(Links().Create("acme", null));
-        var other = TokenOf(Links().Create("evil", null));
+        var token = TokenOf(Links().Create(new LinkRequest("acme")));
+        var other = TokenOf(Links().Create(new LinkRequest("evil")));
 
         Assert.Equal(LinkValidationOutcome.Forged, Links(KeyRings.NewKey()).Validate(token).Outcome);
         Assert.Equal(LinkValidationOutcome.Forged, Links().Validate(other.Split('.')[0] + "." + token.Split('.')[1]).Outcome);
@@ -58,6 +70,15 @@ public sealed class OnboardingLinksTests
     [InlineData("https://user@saas.example/settings/x", false)]
     [InlineData("https://saas.example.evil/settings/x", false)]
     [InlineData("javascript:alert(1)", false)]
+    [InlineData("https://saas.example/settings", true)]
+    [InlineData("https://saas.example/settingsEVIL", false)]
+    [InlineData("https://saas.example/settings/..%2fadmin", false)]
+    [InlineData("https://saas.example/settings/%2e%2e/admin", false)]
+    [InlineData("https://saas.example/settings/a%2Fb", false)]
+    [InlineData("https://saas.example/settings/a%5Cb", false)]
+    [InlineData("https://saas.example/settings/a\\b", false)]
+    [InlineData("http://localhost:3000/x", true)]
+    [InlineData("ftp://localhost:3000/x", false)]
     public void Return_urls_must_sit_under_an_allowed_prefix(string url, bool allowed) =>
         Assert.Equal(allowed, Links().IsAllowedReturnUrl(url));
 
@@ -77,7 +98,7 @@ public sealed class OnboardingLinksTests
     [FsCheck.Xunit.Property(MaxTest = 200)]
     public Property Changing_any_one_character_of_a_valid_link_breaks_it()
     {
-        var token = TokenOf(Links().Create("acme", "https://saas.example/settings/"));
+        var token = TokenOf(Links().Create(new LinkRequest("acme", ReturnUrl: "https://saas.example/settings/")));
         var positions = Gen.Choose(0, token.Length - 1);
         var characters = Gen.Elements("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=%".ToCharArray());
         return Prop.ForAll(

@@ -2,7 +2,9 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using FreshBooksConnect.FreshBooks;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Functions.Http;
 
@@ -33,9 +35,9 @@ public sealed class Page(int status, string title, string message, string? detai
         response.ContentType = "text/html; charset=utf-8";
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         SecurityHeaders.Apply(response);
-        if (status == StatusCodes.Status503ServiceUnavailable)
+        if (status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
         {
-            // Every 503 page says "try again in a few minutes": so does its header, for browsers and monitors.
+            // Every 503 and 429 page says "try again in a minute or a few": so does its header, for browsers and monitors.
             response.Headers.RetryAfter = "60";
         }
 
@@ -69,9 +71,14 @@ public sealed class Page(int status, string title, string message, string? detai
     private static string Encode(string value) => WebUtility.HtmlEncode(value);
 }
 
-/// <summary>Headers every answer carries: nothing here may be cached, sniffed or leak the URL onwards.</summary>
+/// <summary>
+/// Headers every answer carries: nothing here may be cached, sniffed or leak the URL onwards; and an app served over https tells
+/// browsers to come back over https only (HSTS, a year; browsers ignore it over plain http, so sending it is never harmful).
+/// </summary>
 public static class SecurityHeaders
 {
+    public const string StrictTransportSecurity = "max-age=31536000";
+
     public static void Apply(HttpResponse response)
     {
         response.Headers.CacheControl = "no-store";
@@ -79,5 +86,18 @@ public static class SecurityHeaders
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "no-referrer";
         response.Headers.XFrameOptions = "DENY";
+        if (IsServedOverHttps(response.HttpContext))
+        {
+            response.Headers.StrictTransportSecurity = StrictTransportSecurity;
+        }
     }
+
+    /// <summary>
+    /// In Azure TLS ends at the front end, so the worker sees http: the public redirect URI says how the app is reached, and the
+    /// front end's <c>X-Forwarded-Proto</c> says how this request came.
+    /// </summary>
+    private static bool IsServedOverHttps(HttpContext context) =>
+        context.Request.IsHttps
+        || string.Equals(context.Request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase)
+        || context.RequestServices?.GetService(typeof(IOptions<FreshBooksOptions>)) is IOptions<FreshBooksOptions> { Value.RedirectUri.Scheme: "https" };
 }

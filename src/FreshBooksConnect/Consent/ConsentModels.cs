@@ -13,11 +13,14 @@ public enum StartOutcome
     LinkInvalid,
     LinkExpired,
 
+    /// <summary>A completed consent already spent this link; <see cref="StartResult.ReturnUrl"/> leads back to the app.</summary>
+    LinkUsed,
+
     /// <summary>Storage failed; nothing was started.</summary>
     Unavailable,
 }
 
-public sealed record StartResult(StartOutcome Outcome, Uri? ConsentUrl = null, BrowserBinding? Binding = null);
+public sealed record StartResult(StartOutcome Outcome, Uri? ConsentUrl = null, BrowserBinding? Binding = null, string? ReturnUrl = null);
 
 /// <summary>What FreshBooks sent back, and a way to read the browser's cookies.</summary>
 public sealed record CallbackRequest(string? State, string? Code, string? Error, string? ErrorDescription, Func<string, string?> ReadCookie);
@@ -39,6 +42,12 @@ public enum CallbackOutcome
 
     /// <summary>This state was already used: a refreshed page, the back button, or a replay.</summary>
     AlreadyUsed,
+
+    /// <summary>The onboarding link was spent by another consent (or one is completing through it right now); nothing was exchanged.</summary>
+    LinkUsed,
+
+    /// <summary>Another FreshBooks identity than the connection's, and the link does not allow a change; nothing was stored.</summary>
+    IdentityChangeRefused,
 
     /// <summary>The callback came without the cookie of the browser that started the consent (login CSRF).</summary>
     BrowserMismatch,

@@ -19,6 +19,7 @@ namespace FreshBooksConnect.Consent;
 /// </summary>
 public sealed partial class ConsentService(
     IConsentStateStore states,
+    ILinkUseStore linkUses,
     IConnectionStore connections,
     IFreshBooksClient freshBooks,
     OnboardingLinks links,
@@ -34,6 +35,10 @@ public sealed partial class ConsentService(
     private const int MaxCodeLength = 512;
     private const int MaxErrorLength = 200;
     private const int MaxRereads = 4;
+
+    /// <summary>How long a callback may hold a link it claimed: longer than the code exchange, users/me and the save take together.</summary>
+    private static readonly TimeSpan LinkClaimLifetime = TimeSpan.FromMinutes(10);
+
     private readonly OnboardingOptions _onboarding = onboarding.Value;
 
     public async Task<StartResult> StartAsync(string? linkToken, CancellationToken cancellationToken)
@@ -93,12 +98,19 @@ public sealed partial class ConsentService(
                 case LinkValidationOutcome.Expired:
                     Log.LinkRefused(logger, validation.Outcome);
                     return new StartResult(StartOutcome.LinkExpired);
-                case LinkValidationOutcome.Malformed or LinkValidationOutcome.Forged:
+                case LinkValidationOutcome.Malformed or LinkValidationOutcome.Forged or LinkValidationOutcome.ReturnUrlNotAllowed:
                     Log.LinkRefused(logger, validation.Outcome);
                     return new StartResult(StartOutcome.LinkInvalid);
             }
 
             claims = validation.Claims;
+
+            // A consent that completed spent the link: whoever opens it again is told so, and nothing starts.
+            if (await linkUses.IsSpentAsync(claims!.LinkId, cancellationToken).ConfigureAwait(false))
+            {
+                Log.LinkAlreadyUsed(logger, claims.ConnectionId);
+                return new StartResult(StartOutcome.LinkUsed, ReturnUrl: claims.ReturnUrl);
+            }
         }
 
         var state = RandomToken();
@@ -112,6 +124,9 @@ public sealed partial class ConsentService(
                 BrowserBindingHash = Hash(binding),
                 TenantId = claims?.TenantId,
                 ReturnUrl = claims?.ReturnUrl,
+                LinkId = claims?.LinkId,
+                LinkExpiresAt = claims?.ExpiresAt,
+                AllowIdentityChange = claims?.AllowIdentityChange ?? false,
                 CreatedAt = now,
                 ExpiresAt = now + _onboarding.StateLifetime,
             },
@@ -127,7 +142,8 @@ public sealed partial class ConsentService(
         // Everything is checked before anything is written or FreshBooks is called.
         if (!IsWellFormedToken(request.State)
             || (request.Error is null && !IsWellFormedCode(request.Code))
-            || (request.Error is not null && (request.Error.Length > MaxErrorLength || request.Code is not null)))
+            || (request.Error is not null && (request.Error.Length > MaxErrorLength || request.Code is not null || !IsErrorText(request.Error)))
+            || (request.ErrorDescription is not null && !IsErrorText(request.ErrorDescription)))
         {
             return new CallbackResult(CallbackOutcome.InvalidRequest);
         }
@@ -137,6 +153,12 @@ public sealed partial class ConsentService(
         if (pending is null)
         {
             return new CallbackResult(CallbackOutcome.UnknownState);
+        }
+
+        // Checked again before any page links to it: the allow-list may have narrowed since the link was signed.
+        if (pending.ReturnUrl is not null && !links.IsAllowedReturnUrl(pending.ReturnUrl))
+        {
+            pending = pending with { ReturnUrl = null };
         }
 
         var cookieName = CookieName(stateHash);
@@ -171,6 +193,51 @@ public sealed partial class ConsentService(
             return new CallbackResult(declined ? CallbackOutcome.Declined : CallbackOutcome.ConsentFailed, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName, Error: request.Error);
         }
 
+        // The link is claimed before the code is spent: of two consents through one link, one completes; the other's code is
+        // never exchanged. Whatever stops this consent short of a stored connection gives the link back.
+        if (pending.LinkId is { } linkId)
+        {
+            var claim = await linkUses.TryClaimAsync(linkId, stateHash, pending.LinkExpiresAt ?? pending.ExpiresAt, time.GetUtcNow(), LinkClaimLifetime, cancellationToken).ConfigureAwait(false);
+            if (claim != LinkClaimOutcome.Claimed)
+            {
+                var tenantConnection = pending.TenantId is { } t ? OnboardingLinks.ConnectionIdFor(t) : null;
+                Log.LinkAlreadyUsed(logger, tenantConnection);
+                return new CallbackResult(CallbackOutcome.LinkUsed, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+            }
+        }
+
+        var completed = false;
+        try
+        {
+            var result = await ExchangeAndStoreAsync(request, pending, consumed, consumedVersion, cookieName).ConfigureAwait(false);
+            completed = result.Outcome == CallbackOutcome.Connected;
+            return result;
+        }
+        finally
+        {
+            if (!completed && pending.LinkId is { } unspent)
+            {
+                await ReleaseLinkAsync(unspent, stateHash).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ReleaseLinkAsync(string linkId, string stateHash)
+    {
+        try
+        {
+            await linkUses.ReleaseAsync(linkId, stateHash, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // The claim lapses by itself after LinkClaimLifetime; until then the link waits.
+            Log.LinkNotReleased(logger, ex.Status);
+        }
+    }
+
+    private async Task<CallbackResult> ExchangeAndStoreAsync(CallbackRequest request, ConsentState pending, ConsentState consumed, string consumedVersion, string cookieName)
+    {
+
         // From here on the browser's cancellation no longer applies (each FreshBooks call has its own time-out): once the code is
         // exchanged, FreshBooks holds a live grant that must end up stored or revoked, whether or not the browser still waits.
         var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, CancellationToken.None).ConfigureAwait(false);
@@ -191,12 +258,12 @@ public sealed partial class ConsentService(
         }
 
         var connectionId = pending.TenantId is { } tenant ? OnboardingLinks.ConnectionIdFor(tenant) : AnonymousPrefix + identity.Value.Id;
-        Connection connection;
+        Connection? connection;
         var replaced = new StrongBox<Connection?>();
         try
         {
             connection = await retries.WhileWaiting.ExecuteAsync(
-                async _ => await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value, grant, replaced).ConfigureAwait(false),
+                async _ => await StoreConnectionAsync(connectionId, pending.TenantId, identity.Value, grant, pending.AllowIdentityChange, replaced).ConfigureAwait(false),
                 CancellationToken.None).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
@@ -205,6 +272,15 @@ public sealed partial class ConsentService(
             await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
             Log.ConnectionNotSaved(logger, connectionId, ex.Status);
             return new CallbackResult(CallbackOutcome.Unavailable, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+        }
+
+        if (connection is null)
+        {
+            // Another FreshBooks identity than the connection's, through a link that does not allow it: nothing was written,
+            // and the grant nobody will store is given back.
+            await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
+            Log.IdentityChangeRefused(logger, connectionId);
+            return new CallbackResult(CallbackOutcome.IdentityChangeRefused, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName, ConnectionId: connectionId);
         }
 
         // The connection is stored: what follows is bookkeeping, and never turns a stored connection into an error page.
@@ -217,6 +293,24 @@ public sealed partial class ConsentService(
             Log.ConsentStateNotUpdated(logger, connectionId, ex.Status);
         }
 
+        if (pending.LinkId is { } linkId)
+        {
+            try
+            {
+                var spent = await retries.WhileWaiting.ExecuteAsync(
+                    async _ => await linkUses.MarkSpentAsync(linkId, pending.StateHash, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false),
+                    CancellationToken.None).ConfigureAwait(false);
+                if (!spent)
+                {
+                    Log.LinkNotSpent(logger, connectionId, 0);
+                }
+            }
+            catch (StorageUnavailableException ex)
+            {
+                Log.LinkNotSpent(logger, connectionId, ex.Status);
+            }
+        }
+
         Log.Connected(logger, connectionId, identity.Value.Businesses.Count);
         return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId);
     }
@@ -224,9 +318,12 @@ public sealed partial class ConsentService(
     /// <summary>
     /// Creates the connection or, for a returning identity or tenant, replaces its grant under the row's version (re-reading on a
     /// conflict). Safe to run again after an attempt whose outcome storage never told: a row that already holds this grant is
-    /// this consent's own write, and the grant it replaced (<paramref name="replaced"/>, kept across runs) is the one revoked.
+    /// this consent's own write, and the grant it replaced (<paramref name="replaced"/>, kept across runs) is the one revoked, only
+    /// once the new one is stored. Null, with nothing written, when the connection belongs to another identity and
+    /// <paramref name="allowIdentityChange"/> is false.
     /// </summary>
-    private async Task<Connection> StoreConnectionAsync(string connectionId, string? tenantId, FreshBooksIdentity identity, TokenGrant grant, StrongBox<Connection?> replaced)
+    private async Task<Connection?> StoreConnectionAsync(
+        string connectionId, string? tenantId, FreshBooksIdentity identity, TokenGrant grant, bool allowIdentityChange, StrongBox<Connection?> replaced)
     {
         var cancellationToken = CancellationToken.None;
         for (var attempt = 1; ; attempt++)
@@ -238,6 +335,12 @@ public sealed partial class ConsentService(
                 // An earlier attempt landed though its answer never came.
                 await RevokeReplacedAsync(replaced.Value, grant).ConfigureAwait(false);
                 return existing;
+            }
+
+            // A connection stays with the FreshBooks identity that made it unless its link says it may change.
+            if (existing is not null && existing.Identity.Id != identity.Id && !allowIdentityChange)
+            {
+                return null;
             }
 
             replaced.Value = existing;
@@ -288,6 +391,12 @@ public sealed partial class ConsentService(
     private static string RandomToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     private static bool IsWellFormedToken(string? value) => value is { Length: 43 } && StateTokenPattern().IsMatch(value);
+
+    /// <summary>
+    /// RFC 6749 4.1.2.1: <c>error</c> and <c>error_description</c> are %x20-21 / %x23-5B / %x5D-7E. Anything else (CR/LF above
+    /// all, which would forge log lines) is not FreshBooks talking, and is refused before it is logged or shown.
+    /// </summary>
+    private static bool IsErrorText(string value) => value.All(c => c is >= ' ' and <= '~' and not '"' and not '\\');
 
     private static bool IsWellFormedCode(string? code) => code is { Length: > 0 and <= MaxCodeLength } && CodePattern().IsMatch(code);
 

@@ -14,6 +14,15 @@ public sealed record ConsentState
 
     public string? ReturnUrl { get; init; }
 
+    /// <summary>The onboarding link this consent came from (its id, never the link itself): a completed consent spends it.</summary>
+    public string? LinkId { get; init; }
+
+    /// <summary>When that link expires: a record that it was spent is kept until then.</summary>
+    public DateTimeOffset? LinkExpiresAt { get; init; }
+
+    /// <summary>The link allows the connection to change FreshBooks identity (<c>"allowIdentityChange": true</c>).</summary>
+    public bool AllowIdentityChange { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset ExpiresAt { get; init; }

@@ -16,15 +16,29 @@ public enum LinkValidationOutcome
     Malformed,
     Forged,
     Expired,
+
+    /// <summary>Signed, but its return URL is not (or no longer) under <c>Onboarding__AllowedReturnUrls</c>.</summary>
+    ReturnUrlNotAllowed,
 }
 
-/// <summary>What a valid onboarding link says: whose connection it makes, and where to send the customer after.</summary>
-public sealed record OnboardingLinkClaims(string TenantId, string? ReturnUrl, DateTimeOffset ExpiresAt)
+/// <summary>
+/// What a valid onboarding link says: its id (what a consent spends), whose connection it makes, where to send the customer
+/// after, and whether the connection may change FreshBooks identity.
+/// </summary>
+public sealed record OnboardingLinkClaims(
+    string LinkId,
+    string TenantId,
+    string? ReturnUrl,
+    bool AllowIdentityChange,
+    DateTimeOffset ExpiresAt)
 {
     public string ConnectionId => OnboardingLinks.ConnectionIdFor(TenantId);
 }
 
 public sealed record LinkValidationResult(LinkValidationOutcome Outcome, OnboardingLinkClaims? Claims);
+
+/// <summary>What the SaaS backend asks a link for.</summary>
+public sealed record LinkRequest(string? TenantId, string? ReturnUrl = null, bool AllowIdentityChange = false);
 
 public enum LinkCreationOutcome
 {
@@ -37,7 +51,7 @@ public sealed record LinkCreationResult(LinkCreationOutcome Outcome, Uri? Url, s
 
 /// <summary>
 /// Signed, expiring onboarding links: <c>/api/connect?link={base64url(claims)}.{base64url(HMAC-SHA256)}</c>. The SaaS backend
-/// asks for one per tenant; the connection it makes is that tenant's.
+/// asks for one per tenant; the connection it makes is that tenant's. Each link has a random id, so a consent can spend it.
 /// </summary>
 public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options, IOptions<FreshBooksOptions> freshBooks, TimeProvider time)
 {
@@ -45,6 +59,11 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
     public const int MaxTokenLength = 2048;
 
     private const string TenantPrefix = "t-";
+    private const int MaxReturnUrlLength = 2000;
+
+    /// <summary>How far another instance's clock may be ahead of this one's when it signed a link.</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+
     private readonly OnboardingOptions _options = options.Value;
 
     // Decoded once, not per link; the options validator has already refused a key that does not decode.
@@ -54,24 +73,29 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 
     public static string ConnectionIdFor(string tenantId) => TenantPrefix + tenantId;
 
-    public LinkCreationResult Create(string? tenantId, string? returnUrl)
+    public LinkCreationResult Create(LinkRequest request)
     {
-        if (!IsValidTenantId(tenantId))
+        if (!IsValidTenantId(request.TenantId))
         {
             return new LinkCreationResult(LinkCreationOutcome.InvalidTenant, null, null, null);
         }
 
-        if (returnUrl is not null && !IsAllowedReturnUrl(returnUrl))
+        if (request.ReturnUrl is not null && !IsAllowedReturnUrl(request.ReturnUrl))
         {
             return new LinkCreationResult(LinkCreationOutcome.ReturnUrlNotAllowed, null, null, null);
         }
 
         var expiresAt = time.GetUtcNow() + _options.LinkLifetime;
-        var claims = new LinkClaims(tenantId!, returnUrl, expiresAt.ToUnixTimeSeconds());
+        var claims = new LinkClaims(
+            request.TenantId!,
+            request.ReturnUrl,
+            expiresAt.ToUnixTimeSeconds(),
+            Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16)),
+            request.AllowIdentityChange ? true : null);
         var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims, LinkJson.Default.LinkClaims));
         var token = $"{payload}.{Sign(payload)}";
         var url = new UriBuilder(new Uri(freshBooks.Value.RedirectUri!, "connect")) { Query = "link=" + token }.Uri;
-        return new LinkCreationResult(LinkCreationOutcome.Created, url, ConnectionIdFor(tenantId!), DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt));
+        return new LinkCreationResult(LinkCreationOutcome.Created, url, ConnectionIdFor(request.TenantId!), DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt));
     }
 
     public LinkValidationResult Validate(string? token)
@@ -106,32 +130,89 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
             return new LinkValidationResult(LinkValidationOutcome.Malformed, null);
         }
 
-        // Signed by us, so well-formed unless the key was shared with something else; checked anyway.
-        if (claims is null || !IsValidTenantId(claims.TenantId))
+        // Signed by us, so well-formed unless the key was shared with something else (or signed what an older version allowed):
+        // checked anyway, an expiry included, so nothing a signature covers can turn into a 500.
+        var now = time.GetUtcNow();
+        if (claims is null
+            || !IsValidTenantId(claims.TenantId)
+            || (claims.LinkId is not null && !LinkIdPattern().IsMatch(claims.LinkId))
+            || claims.ExpiresAt < 0
+            || claims.ExpiresAt > (now + OnboardingOptions.MaxLinkLifetime + ClockSkew).ToUnixTimeSeconds())
         {
             return new LinkValidationResult(LinkValidationOutcome.Malformed, null);
         }
 
-        var expiresAt = DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt);
-        return expiresAt <= time.GetUtcNow()
-            ? new LinkValidationResult(LinkValidationOutcome.Expired, null)
-            : new LinkValidationResult(LinkValidationOutcome.Valid, new OnboardingLinkClaims(claims.TenantId, claims.ReturnUrl, expiresAt));
+        if (claims.ExpiresAt <= now.ToUnixTimeSeconds())
+        {
+            return new LinkValidationResult(LinkValidationOutcome.Expired, null);
+        }
+
+        if (claims.ReturnUrl is not null && !IsAllowedReturnUrl(claims.ReturnUrl))
+        {
+            return new LinkValidationResult(LinkValidationOutcome.ReturnUrlNotAllowed, null);
+        }
+
+        // Links signed before links had ids are spent by the hash of what was signed: each still has one id of its own.
+        var linkId = claims.LinkId ?? Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(payload)).AsSpan(0, 16));
+        return new LinkValidationResult(
+            LinkValidationOutcome.Valid,
+            new OnboardingLinkClaims(linkId, claims.TenantId, claims.ReturnUrl, claims.AllowIdentityChange == true, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt)));
     }
 
-    /// <summary>A return URL is allowed when it starts with one of the configured prefixes (same scheme, host, port; path below).</summary>
-    public bool IsAllowedReturnUrl(string returnUrl)
+    /// <summary>
+    /// A return URL is allowed when it is http(s), has no user info, and sits under one of <c>Onboarding__AllowedReturnUrls</c>: same
+    /// scheme, host and port, and the prefix's path segments first, whole. A segment that decodes to a slash, a backslash, a dot
+    /// segment or a control character is refused outright: a server behind the URL could read it as a step up the path.
+    /// </summary>
+    public bool IsAllowedReturnUrl(string? returnUrl)
     {
-        if (returnUrl.Length > 2000 || !Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0)
+        if (returnUrl is null
+            || returnUrl.Length > MaxReturnUrlLength
+            || returnUrl.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c == '\\')
+            || !Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || uri.UserInfo.Length > 0
+            || !HasPlainSegments(uri))
         {
             return false;
         }
 
         return _options.ReturnUrlPrefixes.Any(prefix =>
-            Uri.Compare(prefix, uri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0
-            && uri.AbsolutePath.StartsWith(prefix.AbsolutePath, StringComparison.Ordinal));
+            Uri.Compare(prefix, uri, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0
+            && IsUnder(uri.AbsolutePath, prefix.AbsolutePath));
     }
 
     internal static bool TryDecodeKey(string? value, out byte[] key) => Base64Key.TryDecode(value, 32, int.MaxValue, out key);
+
+    /// <summary>Whole segments: <c>/settings</c> and <c>/settings/</c> admit <c>/settings</c> and <c>/settings/x</c>, never <c>/settingsEVIL</c>.</summary>
+    private static bool IsUnder(string path, string prefix)
+    {
+        var directory = prefix.EndsWith('/') ? prefix : prefix + "/";
+        return path.StartsWith(directory, StringComparison.Ordinal) || path + "/" == directory;
+    }
+
+    private static bool HasPlainSegments(Uri uri)
+    {
+        foreach (var segment in uri.AbsolutePath.Split('/'))
+        {
+            string decoded;
+            try
+            {
+                decoded = Uri.UnescapeDataString(segment);
+            }
+            catch (UriFormatException)
+            {
+                return false;
+            }
+
+            if (decoded is "." or ".." || decoded.Any(c => c is '/' or '\\' || char.IsControl(c)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private string Sign(string payload) => Base64Url.EncodeToString(Mac(payload));
 
@@ -139,12 +220,21 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TenantIdPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{22}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex LinkIdPattern();
 }
 
+/// <summary>
+/// The signed claims. Links made before links had ids carry only <c>t</c>, <c>r</c> and <c>exp</c>, and still validate; the
+/// optional claims are left out when empty, so a link is as short as it can be.
+/// </summary>
 internal sealed record LinkClaims(
     [property: JsonPropertyName("t")] string TenantId,
     [property: JsonPropertyName("r"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReturnUrl,
-    [property: JsonPropertyName("exp")] long ExpiresAt);
+    [property: JsonPropertyName("exp")] long ExpiresAt,
+    [property: JsonPropertyName("i"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LinkId = null,
+    [property: JsonPropertyName("ic"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? AllowIdentityChange = null);
 
 [JsonSerializable(typeof(LinkClaims))]
 internal sealed partial class LinkJson : JsonSerializerContext;

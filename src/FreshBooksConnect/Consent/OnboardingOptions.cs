@@ -4,9 +4,10 @@ namespace FreshBooksConnect.Consent;
 
 /// <summary>
 /// How customers reach the consent page. Section <c>Onboarding</c>: <c>Onboarding__SigningKey</c> (base64 of at least 32
-/// random bytes; signs onboarding links), <c>Onboarding__LinkLifetime</c> (default 7 days), <c>Onboarding__AllowAnonymous</c>
+/// random bytes; signs onboarding links), <c>Onboarding__LinkLifetime</c> (default 1 hour, at most 7 days), <c>Onboarding__AllowAnonymous</c>
 /// (default false: Start needs a signed link), <c>Onboarding__AllowedReturnUrls</c> (semicolon-separated URL prefixes a link may
-/// send the customer back to), <c>Onboarding__StateLifetime</c> (default 10 minutes).
+/// send the customer back to), <c>Onboarding__StateLifetime</c> (default 10 minutes), <c>Onboarding__StartsPerMinute</c> (default 30
+/// per client address).
 /// </summary>
 public sealed class OnboardingOptions
 {
@@ -14,13 +15,19 @@ public sealed class OnboardingOptions
 
     public string SigningKey { get; set; } = "";
 
-    public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>The longest a link may live: a link that leaks is of use only until it expires or a consent spends it.</summary>
+    public static readonly TimeSpan MaxLinkLifetime = TimeSpan.FromDays(7);
+
+    public TimeSpan LinkLifetime { get; set; } = TimeSpan.FromHours(1);
 
     public bool AllowAnonymous { get; set; }
 
     public string AllowedReturnUrls { get; set; } = "";
 
     public TimeSpan StateLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Consents one client address may start in any minute (<c>Onboarding__StartsPerMinute</c>); more get a 429 page.</summary>
+    public int StartsPerMinute { get; set; } = 30;
 
     internal IReadOnlyList<Uri> ReturnUrlPrefixes =>
         AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -39,14 +46,19 @@ internal sealed class OnboardingOptionsValidator : IValidateOptions<OnboardingOp
             failures.Add("Onboarding__SigningKey is required: base64 of at least 32 random bytes (openssl rand -base64 32). It signs onboarding links.");
         }
 
-        if (options.LinkLifetime <= TimeSpan.Zero || options.LinkLifetime > TimeSpan.FromDays(90))
+        if (options.LinkLifetime <= TimeSpan.Zero || options.LinkLifetime > OnboardingOptions.MaxLinkLifetime)
         {
-            failures.Add("Onboarding__LinkLifetime must be between 0 and 90 days.");
+            failures.Add("Onboarding__LinkLifetime must be between 0 and 7 days (7.00:00:00).");
         }
 
         if (options.StateLifetime <= TimeSpan.Zero || options.StateLifetime > TimeSpan.FromHours(1))
         {
             failures.Add("Onboarding__StateLifetime must be between 0 and 1 hour.");
+        }
+
+        if (options.StartsPerMinute is < 1 or > 1_000_000)
+        {
+            failures.Add("Onboarding__StartsPerMinute must be a whole number from 1 to 1000000.");
         }
 
         foreach (var url in options.AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

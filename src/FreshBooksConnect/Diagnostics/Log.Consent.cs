@@ -39,6 +39,18 @@ internal static partial class Log
     [LoggerMessage(3012, LogLevel.Warning, "Expired consent states not purged now: storage is unavailable (status {Status}); a later sweep purges them")]
     public static partial void ConsentPurgeDeferred(ILogger logger, int status);
 
+    [LoggerMessage(3013, LogLevel.Warning, "Onboarding link for connection {ConnectionId} refused: a completed consent already used it")]
+    public static partial void LinkAlreadyUsed(ILogger logger, string? connectionId);
+
+    [LoggerMessage(3014, LogLevel.Warning, "Connection {ConnectionId}: a consent by another FreshBooks identity was refused (the link does not allow an identity change); its grant was revoked")]
+    public static partial void IdentityChangeRefused(ILogger logger, string connectionId);
+
+    [LoggerMessage(3015, LogLevel.Warning, "An onboarding link claimed by a consent that did not complete could not be released (storage status {Status}); it is usable again once the claim lapses")]
+    public static partial void LinkNotReleased(ILogger logger, int status);
+
+    [LoggerMessage(3016, LogLevel.Error, "Connection {ConnectionId} was saved, but its onboarding link could not be marked used (storage status {Status}); the link is usable again once its claim lapses")]
+    public static partial void LinkNotSpent(ILogger logger, string connectionId, int status);
+
     [LoggerMessage(3008, LogLevel.Information, "Connection {ConnectionId} changed while a new consent was saved (try {Attempt}); retrying")]
     public static partial void ConnectionSaveConflict(ILogger logger, string connectionId, int attempt);
 }

@@ -57,14 +57,14 @@ internal sealed class FreshBooksOptionsValidator : IValidateOptions<FreshBooksOp
             failures.Add("FreshBooks__RedirectUri must be an absolute https URL without query or fragment (http is allowed only for localhost).");
         }
 
-        if (!IsHttpUrl(options.AuthUrl))
+        if (!IsHttpUrl(options.AuthUrl) || !IsHttpsOrLoopback(options.AuthUrl))
         {
-            failures.Add("FreshBooks__AuthUrl must be an absolute http(s) URL.");
+            failures.Add("FreshBooks__AuthUrl must be an absolute https URL (http is allowed only for localhost, e.g. the emulator): tokens and the client secret travel to it.");
         }
 
-        if (!IsHttpUrl(options.ApiUrl))
+        if (!IsHttpUrl(options.ApiUrl) || !IsHttpsOrLoopback(options.ApiUrl))
         {
-            failures.Add("FreshBooks__ApiUrl must be an absolute http(s) URL.");
+            failures.Add("FreshBooks__ApiUrl must be an absolute https URL (http is allowed only for localhost, e.g. the emulator): tokens and the client secret travel to it.");
         }
 
         if (options.Timeout <= TimeSpan.Zero)
