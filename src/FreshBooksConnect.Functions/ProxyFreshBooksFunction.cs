@@ -27,6 +27,15 @@ public sealed class ProxyFreshBooksFunction(FreshBooksProxy proxy)
         var result = await proxy.ForwardAsync(request.HttpContext, id, path, cancellationToken).ConfigureAwait(false);
         return result switch
         {
+            // This instance is stopping while its caller waits and nothing has been written: ask it to send again (another
+            // instance takes it), rather than end the call with an empty 200.
+            { Outcome: ProxyOutcome.Canceled } when !request.HttpContext.RequestAborted.IsCancellationRequested && !request.HttpContext.Response.HasStarted =>
+                JsonResponse.Problem(
+                    StatusCodes.Status503ServiceUnavailable,
+                    "This instance is stopping",
+                    "The call was stopped before FreshBooks answered because this instance of the app is shutting down. Send the request again.",
+                    "instance-stopping",
+                    TimeSpan.FromSeconds(1)),
             { Outcome: ProxyOutcome.Forwarded or ProxyOutcome.Canceled } => new EmptyResult(),
             { Outcome: ProxyOutcome.NoToken, Token: { } token } => TokenResponses.For(id, token),
             { Outcome: ProxyOutcome.PathNotAllowed } => JsonResponse.Problem(

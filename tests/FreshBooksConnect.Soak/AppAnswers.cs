@@ -51,6 +51,9 @@ internal sealed class AppAnswers
         }
     }
 
+    /// <summary>An answer whose status is fine but whose body is not (a proxied 200 cut short): a finding.</summary>
+    public void Broken(string route, int instance, string what) => _bad.Enqueue(new BadAnswer(DateTimeOffset.UtcNow, route, instance, 200, what));
+
     public void NoAnswer(bool instanceStillUp)
     {
         Interlocked.Increment(ref _unanswered);

@@ -138,7 +138,26 @@ internal static class Callers
 
             await stack.Answers.RecordAsync(Route, instance.Index, response);
             customer.ToldToReconsent |= response.StatusCode == HttpStatusCode.Conflict;
-            return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken) : null;
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return null;
+            }
+
+            try
+            {
+                return await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                // The instance went away in the middle of the answer (killed or stopped).
+                stack.Answers.NoAnswer(instance.IsUp);
+                return null;
+            }
+            catch (JsonException)
+            {
+                stack.Answers.Broken(Route, instance.Index, "200 whose body is not FreshBooks' JSON (cut short or empty)");
+                return null;
+            }
         }
     }
 
