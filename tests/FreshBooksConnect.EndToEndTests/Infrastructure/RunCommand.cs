@@ -20,9 +20,13 @@ public sealed partial class RunCommand : IAsyncDisposable
 
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
 
+    private static readonly TimeSpan OutputDrainTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<string> _link = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _outputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _openStreams = 2;
     private string? _printedLink;
     private int _disposed;
 
@@ -152,7 +156,15 @@ public sealed partial class RunCommand : IAsyncDisposable
     public async Task<int?> WaitForExitAsync(TimeSpan timeout)
     {
         await WaitForExitCoreAsync(timeout);
-        return _process.HasExited ? _process.ExitCode : null;
+        if (!_process.HasExited)
+        {
+            return null;
+        }
+
+        // Its last lines (e.g. "== stopped") may still be on their way through the pipe when the exit is seen; a
+        // leftover holding the pipe open must not hang the wait, so it is bounded.
+        await Task.WhenAny(_outputEnded.Task, Task.Delay(OutputDrainTimeout));
+        return _process.ExitCode;
     }
 
     /// <summary>The processes of this run still alive (any process carrying its run id or naming one of its ports).</summary>
@@ -210,6 +222,11 @@ public sealed partial class RunCommand : IAsyncDisposable
     {
         if (line is null)
         {
+            if (Interlocked.Decrement(ref _openStreams) == 0)
+            {
+                _outputEnded.TrySetResult();
+            }
+
             return;
         }
 
