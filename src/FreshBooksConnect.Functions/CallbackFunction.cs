@@ -3,11 +3,12 @@ using FreshBooksConnect.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
 
 namespace FreshBooksConnect.Functions;
 
 /// <summary>FreshBooks sends the customer back here with a code (or an error): the connection is made or refused.</summary>
-public sealed class CallbackFunction(ConsentService consent)
+public sealed class CallbackFunction(ConsentService consent, IOptions<OnboardingOptions> onboarding)
 {
     [Function("Callback")]
     public async Task<IActionResult> Run(
@@ -20,7 +21,7 @@ public sealed class CallbackFunction(ConsentService consent)
             || !RequestInput.TryGetSingle(query, "error", 200, out var error)
             || !RequestInput.TryGetSingle(query, "error_description", 1000, out var description))
         {
-            return ConsentPages.For(new CallbackResult(CallbackOutcome.InvalidRequest));
+            return ConsentPages.For(new CallbackResult(CallbackOutcome.InvalidRequest), onboarding.Value.ProductName);
         }
 
         var result = await consent.CompleteAsync(new CallbackRequest(state, code, error, description, name => request.Cookies[name]), cancellationToken).ConfigureAwait(false);
@@ -29,6 +30,6 @@ public sealed class CallbackFunction(ConsentService consent)
             request.HttpContext.Response.Cookies.Delete(cookie, new CookieOptions { Path = "/", Secure = cookie.StartsWith("__Host-", StringComparison.Ordinal), HttpOnly = true, SameSite = SameSiteMode.Lax });
         }
 
-        return ConsentPages.For(result);
+        return ConsentPages.For(result, onboarding.Value.ProductName);
     }
 }

@@ -31,6 +31,45 @@ public static class ConsentPages
         link: ReturnLink(returnUrl),
         linkText: "Return to the app");
 
+    /// <summary>
+    /// The page a link opens first: whose books go to whom, and a button that continues to FreshBooks. The button posts the link
+    /// and the confirmation back to Start; the page may be redirected on to <paramref name="consentPage"/> only.
+    /// </summary>
+    public static Page Confirm(Wording words, string? linkToken, string confirmation, Uri consentPage)
+    {
+        var fields = new List<KeyValuePair<string, string>>();
+        if (linkToken is not null)
+        {
+            fields.Add(new("link", linkToken));
+        }
+
+        fields.Add(new("confirmation", confirmation));
+        var connectedTo = words.Tenant is null
+            ? ""
+            : $" Your FreshBooks account will be connected to {words.Tenant}{(words.Product is null ? "" : " in " + words.Product)}.";
+        var warning = words.Tenant is null
+            ? "If you didn't expect this link, close this window: nothing has been shared."
+            : $"Continue only if {words.Tenant} is your account{(words.Product is null ? "" : " with " + words.Product)}. If you didn't expect this link, close this window: nothing has been shared.";
+        return new Page(
+            StatusCodes.Status200OK,
+            words.Product is null ? "Connect FreshBooks" : $"Connect FreshBooks to {words.Product}",
+            $"You'll be sent to FreshBooks to approve access for {words.Product ?? "the app that sent you this link"} to your books.{connectedTo}",
+            warning,
+            form: new PageForm("connect", fields, "Continue to FreshBooks", consentPage));
+    }
+
+    /// <summary>The page's button was pressed somewhere else than on the page: another site's form, or a browser without its cookie.</summary>
+    public static Page NotConfirmed() => new(
+        StatusCodes.Status403Forbidden,
+        "Please continue from your link's page",
+        "This request didn't come from the page your onboarding link opened in this browser, so for your safety nothing was started. Open your onboarding link again and continue from there.");
+
+    /// <summary>The page's form arrived damaged: not a form, too large, too slow, or with a field twice.</summary>
+    public static Page IncompleteForm(int status) => new(
+        status,
+        "This request is incomplete",
+        "The page's form arrived damaged or incomplete, so nothing was started. Open your onboarding link again and continue from there.");
+
     public static Page TooManyStarts() => new(
         StatusCodes.Status429TooManyRequests,
         "Too many attempts",
@@ -41,12 +80,12 @@ public static class ConsentPages
         "Something went wrong on our side",
         "Connecting FreshBooks is not possible for a moment. Nothing was changed. Please try again in a few minutes from your onboarding link.");
 
-    public static Page For(CallbackResult result)
+    public static Page For(CallbackResult result, string productName)
     {
         var back = ReturnLink(result.ReturnUrl);
         return result switch
         {
-            { Outcome: CallbackOutcome.Connected, Connection: { } connection } => Connected(connection, back),
+            { Outcome: CallbackOutcome.Connected, Connection: { } connection } => Connected(connection, new Wording(productName, result.Tenant), back),
             { Outcome: CallbackOutcome.Declined } => new Page(
                 StatusCodes.Status200OK,
                 "FreshBooks was not connected",
@@ -113,7 +152,7 @@ public static class ConsentPages
         };
     }
 
-    private static Page Connected(Connection connection, Uri? back)
+    private static Page Connected(Connection connection, Wording words, Uri? back)
     {
         var who = connection.Identity.DisplayName is { Length: > 0 } name ? name : "Your FreshBooks account";
         var email = connection.Identity.Email is { Length: > 0 } e ? $" ({e})" : "";
@@ -123,6 +162,13 @@ public static class ConsentPages
             0 => "connected FreshBooks",
             1 => $"connected {businesses[0]}",
             _ => $"connected {string.Join(", ", businesses.Take(businesses.Count - 1))} and {businesses[^1]}",
+        };
+        what += (words.Tenant, words.Product) switch
+        {
+            ({ } tenant, { } product) => $" to {tenant} in {product}",
+            ({ } tenant, null) => $" to {tenant}",
+            (null, { } product) => $" to {product}",
+            _ => "",
         };
 
         // A name like "Analytical Engines Ltd." ends the sentence itself.
@@ -134,6 +180,28 @@ public static class ConsentPages
             "The connection stays active: you don't need to do anything else. You can close this window.",
             back,
             "Return to the app");
+    }
+
+    /// <summary>
+    /// How the pages name the product and the tenant: the product's name as configured (null when not set), and the tenant's name
+    /// in quotes, or its id as "account ..." when the link carried no name. The page encodes both.
+    /// </summary>
+    public sealed record Wording
+    {
+        public Wording(string productName, TenantLabel? tenant)
+        {
+            Product = string.IsNullOrWhiteSpace(productName) ? null : productName.Trim();
+            Tenant = tenant switch
+            {
+                null => null,
+                { IsNamed: true } => $"“{tenant.Name}”",
+                _ => $"account “{tenant.Name}”",
+            };
+        }
+
+        public string? Product { get; }
+
+        public string? Tenant { get; }
     }
 
     /// <summary>Only an http(s) URL ever becomes a link's href (the service checked it against the allow-list already).</summary>

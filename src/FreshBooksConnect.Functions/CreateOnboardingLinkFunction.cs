@@ -20,7 +20,7 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
             return problem;
         }
 
-        var link = links.Create(new LinkRequest(body!.TenantId, body.ReturnUrl, body.AllowIdentityChange ?? false));
+        var link = links.Create(new LinkRequest(body!.TenantId, body.ReturnUrl, body.AllowIdentityChange ?? false, body.TenantName));
         return link switch
         {
             { Outcome: LinkCreationOutcome.Created, Url: { } url, ConnectionId: { } connectionId, ExpiresAt: { } expiresAt } =>
@@ -30,6 +30,11 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
                 "Invalid tenantId",
                 "tenantId is required: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.",
                 "invalid-tenant"),
+            { Outcome: LinkCreationOutcome.InvalidTenantName } => JsonResponse.Problem(
+                StatusCodes.Status400BadRequest,
+                "Invalid tenantName",
+                $"tenantName, when given, is the tenant's name as your customer knows it: 1-{OnboardingLinks.MaxTenantNameLength} characters, not only spaces, without control or formatting characters.",
+                "invalid-tenant-name"),
             _ => JsonResponse.Problem(
                 StatusCodes.Status400BadRequest,
                 "returnUrl not allowed",
@@ -38,8 +43,8 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
         };
     }
 
-    /// <summary><c>{"tenantId", "returnUrl"?, "allowIdentityChange"?}</c>.</summary>
-    public sealed record LinkBody(string? TenantId, string? ReturnUrl, bool? AllowIdentityChange);
+    /// <summary><c>{"tenantId", "tenantName"?, "returnUrl"?, "allowIdentityChange"?}</c>.</summary>
+    public sealed record LinkBody(string? TenantId, string? ReturnUrl, bool? AllowIdentityChange, string? TenantName = null);
 
     public sealed record LinkResponse(string Url, string ConnectionId, DateTimeOffset ExpiresAt);
 }

@@ -10,30 +10,35 @@ namespace FreshBooksConnect.Functions.Http;
 
 /// <summary>
 /// A small, self-contained HTML page for the customer's browser. No external assets: the CSP allows only this page's own
-/// stylesheet (by hash), no scripts, no frames, no forms, and the referrer is never sent (the callback URL carries the code).
+/// stylesheet (by hash), no scripts, no frames, no forms but the page's own <paramref name="form"/>, and the referrer is never
+/// sent (the callback URL carries the code).
 /// </summary>
-public sealed class Page(int status, string title, string message, string? detail = null, Uri? link = null, string? linkText = null) : IActionResult
+public sealed class Page(int status, string title, string message, string? detail = null, Uri? link = null, string? linkText = null, PageForm? form = null) : IActionResult
 {
     private const string Style =
         "body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f4f6f8;color:#1d2730}" +
         "main{max-width:34rem;margin:12vh auto;padding:2rem 2.25rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}" +
         "h1{font-size:1.5rem;margin:0 0 .75rem}p{margin:.5rem 0}.detail{color:#4a5866}" +
         ".brand{font-size:.8rem;letter-spacing:.08em;text-transform:uppercase;color:#0063b1;margin-bottom:1.25rem}" +
-        "a.button{display:inline-block;margin-top:1.25rem;padding:.6rem 1.1rem;border-radius:8px;background:#0063b1;color:#fff;text-decoration:none}" +
-        "a.button:focus{outline:3px solid #ffbf47;outline-offset:2px}";
+        ".button{display:inline-block;margin-top:1.25rem;padding:.6rem 1.1rem;border:0;border-radius:8px;background:#0063b1;color:#fff;font:inherit;text-decoration:none;cursor:pointer}" +
+        ".button:focus{outline:3px solid #ffbf47;outline-offset:2px}";
 
     private static readonly string StyleHash = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(Style)));
 
-    /// <summary>The policy every page is served with.</summary>
-    public static readonly string ContentSecurityPolicy =
-        $"default-src 'none'; style-src 'sha256-{StyleHash}'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+    /// <summary>
+    /// The policy a page is served with. A page with a form may post it to this app and be redirected on to
+    /// <see cref="PageForm.ContinuesTo"/>'s origin (browsers apply <c>form-action</c> to a form's redirects too); no other page may
+    /// post anything anywhere.
+    /// </summary>
+    public static string ContentSecurityPolicy(PageForm? form = null) =>
+        $"default-src 'none'; style-src 'sha256-{StyleHash}'; img-src 'none'; form-action {(form is null ? "'none'" : "'self' " + form.ContinuesTo.GetLeftPart(UriPartial.Authority))}; frame-ancestors 'none'; base-uri 'none'";
 
     public async Task ExecuteResultAsync(ActionContext context)
     {
         var response = context.HttpContext.Response;
         response.StatusCode = status;
         response.ContentType = "text/html; charset=utf-8";
-        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy(form);
         SecurityHeaders.Apply(response);
         if (status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
         {
@@ -60,6 +65,17 @@ public sealed class Page(int status, string title, string message, string? detai
             html.Append("<p class=\"detail\">").Append(Encode(detail)).Append("</p>");
         }
 
+        if (form is not null)
+        {
+            html.Append("<form method=\"post\" action=\"").Append(Encode(form.Action)).Append("\">");
+            foreach (var (name, value) in form.Fields)
+            {
+                html.Append("<input type=\"hidden\" name=\"").Append(Encode(name)).Append("\" value=\"").Append(Encode(value)).Append("\">");
+            }
+
+            html.Append("<button class=\"button\" type=\"submit\">").Append(Encode(form.ButtonText)).Append("</button></form>");
+        }
+
         if (link is not null)
         {
             html.Append("<a class=\"button\" href=\"").Append(Encode(link.AbsoluteUri)).Append("\">").Append(Encode(linkText ?? "Continue")).Append("</a>");
@@ -70,6 +86,12 @@ public sealed class Page(int status, string title, string message, string? detai
 
     private static string Encode(string value) => WebUtility.HtmlEncode(value);
 }
+
+/// <summary>
+/// A page's one form: a button that posts <see cref="Fields"/> to <see cref="Action"/> (a URL relative to the page), whose answer
+/// may redirect the browser on to <see cref="ContinuesTo"/>.
+/// </summary>
+public sealed record PageForm(string Action, IReadOnlyList<KeyValuePair<string, string>> Fields, string ButtonText, Uri ContinuesTo);
 
 /// <summary>
 /// Headers every answer carries: nothing here may be cached, sniffed or leak the URL onwards; and an app served over https tells

@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
 namespace FreshBooksConnect.Functions.Http;
@@ -9,6 +11,8 @@ namespace FreshBooksConnect.Functions.Http;
 public static partial class RequestInput
 {
     private const int MaxJsonBytes = 16 * 1024;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The longest a small body may take to arrive, whatever rate the server's own minimum allows.</summary>
     private static readonly TimeSpan BodyTimeout = TimeSpan.FromSeconds(10);
@@ -60,6 +64,38 @@ public static partial class RequestInput
         {
             return (null, JsonResponse.Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "The body is not a JSON object of the expected shape."));
         }
+    }
+
+    /// <summary>
+    /// Reads a small HTML form (<c>application/x-www-form-urlencoded</c>, UTF-8) of at most <paramref name="maxBytes"/>; on failure,
+    /// why (the status of the answer).
+    /// </summary>
+    public static async Task<(IQueryCollection? Fields, int? RefusedWith)> ReadFormAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed)
+            || !parsed.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+            || (parsed.Charset.Length != 0 && !parsed.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)))
+        {
+            return (null, StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var (body, problem) = await ReadBodyAsync(request, maxBytes, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return (null, problem.Status);
+        }
+
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(body);
+        }
+        catch (DecoderFallbackException)
+        {
+            return (null, StatusCodes.Status400BadRequest);
+        }
+
+        return (new QueryCollection(QueryHelpers.ParseQuery(text)), null);
     }
 
     /// <summary>

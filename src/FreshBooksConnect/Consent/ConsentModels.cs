@@ -9,6 +9,15 @@ public enum StartOutcome
 {
     /// <summary>Send the browser to <see cref="StartResult.ConsentUrl"/> with <see cref="StartResult.Binding"/> set.</summary>
     Redirect,
+
+    /// <summary>
+    /// Show the page that names the product and <see cref="StartResult.Tenant"/>, with <see cref="StartResult.Binding"/> set: its
+    /// button continues only with the binding's value, which a page of another site cannot know. Nothing was written.
+    /// </summary>
+    Confirm,
+
+    /// <summary>A continue that did not come from this app's page in this browser (cross-site, or without its cookie); nothing was started.</summary>
+    NotConfirmed,
     LinkRequired,
     LinkInvalid,
     LinkExpired,
@@ -20,7 +29,31 @@ public enum StartOutcome
     Unavailable,
 }
 
-public sealed record StartResult(StartOutcome Outcome, Uri? ConsentUrl = null, BrowserBinding? Binding = null, string? ReturnUrl = null);
+/// <summary>Whom a consent connects FreshBooks to, as the customer's pages name it.</summary>
+/// <param name="Name">The name the link carries (<c>tenantName</c>), or else its tenant id.</param>
+/// <param name="IsNamed">The link carried a name, rather than the id standing in for one.</param>
+public sealed record TenantLabel(string Name, bool IsNamed)
+{
+    public static TenantLabel? For(string? tenantId, string? tenantName) =>
+        tenantName is not null ? new TenantLabel(tenantName, true)
+        : tenantId is not null ? new TenantLabel(tenantId, false)
+        : null;
+}
+
+public sealed record StartResult(
+    StartOutcome Outcome,
+    Uri? ConsentUrl = null,
+    BrowserBinding? Binding = null,
+    string? ReturnUrl = null,
+    TenantLabel? Tenant = null,
+    string? CookieToClear = null);
+
+/// <summary>
+/// The customer pressed the page's button: the link it carries, the value the page's form held, a way to read the browser's
+/// cookies (the page set one whose value must equal the form's), and whether the browser said the request came from this app's
+/// own pages (false when it named another site as the request's origin).
+/// </summary>
+public sealed record ContinueRequest(string? LinkToken, string? Confirmation, Func<string, string?> ReadCookie, bool FromThisSite);
 
 /// <summary>What FreshBooks sent back, and a way to read the browser's cookies.</summary>
 public sealed record CallbackRequest(string? State, string? Code, string? Error, string? ErrorDescription, Func<string, string?> ReadCookie);
@@ -71,4 +104,5 @@ public sealed record CallbackResult(
     string? ReturnUrl = null,
     string? CookieToClear = null,
     string? Error = null,
-    string? ConnectionId = null);
+    string? ConnectionId = null,
+    TenantLabel? Tenant = null);

@@ -41,22 +41,63 @@ public sealed partial class ConsentService(
 
     private readonly OnboardingOptions _onboarding = onboarding.Value;
 
+    /// <summary>
+    /// The customer opened the link. With the confirm page on (<c>Onboarding__ConfirmPage</c>), a link that would start a consent
+    /// gets <see cref="StartOutcome.Confirm"/> and nothing is written; off, the consent starts at once.
+    /// </summary>
     public async Task<StartResult> StartAsync(string? linkToken, CancellationToken cancellationToken)
     {
         using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.ConsentStartSpan);
+        var result = await GuardAsync(
+            async () =>
+            {
+                var (claims, refusal) = await CheckLinkAsync(linkToken, cancellationToken).ConfigureAwait(false);
+                return refusal ?? (_onboarding.ConfirmPage ? Confirm(claims) : await BeginAsync(claims, cancellationToken).ConfigureAwait(false));
+            }).ConfigureAwait(false);
+        span.SetOutcome(result.Outcome);
+        return result;
+    }
+
+    /// <summary>
+    /// The customer pressed the confirm page's button: the consent starts if the request came from that page in this browser
+    /// (<paramref name="request"/>'s confirmation equals the cookie the page set) and the link still holds.
+    /// </summary>
+    public async Task<StartResult> ContinueAsync(ContinueRequest request, CancellationToken cancellationToken)
+    {
+        using var span = ConnectTelemetry.StartSpan(ConnectTelemetry.ConsentStartSpan);
         StartResult result;
-        try
+        if (!request.FromThisSite || !IsConfirmed(request, out var confirmCookie))
         {
-            result = await BeginAsync(linkToken, cancellationToken).ConfigureAwait(false);
+            // Checked before the link: a page of another site learns nothing about a link it sends here.
+            Log.StartNotConfirmed(logger);
+            result = new StartResult(StartOutcome.NotConfirmed);
         }
-        catch (StorageUnavailableException ex)
+        else
         {
-            Log.ConsentStorageUnavailable(logger, ex.Status);
-            result = new StartResult(StartOutcome.Unavailable);
+            result = await GuardAsync(
+                async () =>
+                {
+                    var (claims, refusal) = await CheckLinkAsync(request.LinkToken, cancellationToken).ConfigureAwait(false);
+                    return refusal ?? await BeginAsync(claims, cancellationToken).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            result = result with { CookieToClear = confirmCookie };
         }
 
         span.SetOutcome(result.Outcome);
         return result;
+    }
+
+    private async Task<StartResult> GuardAsync(Func<Task<StartResult>> start)
+    {
+        try
+        {
+            return await start().ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.ConsentStorageUnavailable(logger, ex.Status);
+            return new StartResult(StartOutcome.Unavailable);
+        }
     }
 
     public async Task<CallbackResult> CompleteAsync(CallbackRequest request, CancellationToken cancellationToken)
@@ -80,39 +121,66 @@ public sealed partial class ConsentService(
         return result;
     }
 
-    private async Task<StartResult> BeginAsync(string? linkToken, CancellationToken cancellationToken)
+    /// <summary>The link's claims (null without a link, where anonymous onboarding is allowed), or the refusal to answer with.</summary>
+    private async Task<(OnboardingLinkClaims? Claims, StartResult? Refusal)> CheckLinkAsync(string? linkToken, CancellationToken cancellationToken)
     {
-        OnboardingLinkClaims? claims = null;
         if (string.IsNullOrEmpty(linkToken))
         {
-            if (!_onboarding.AllowAnonymous)
-            {
-                return new StartResult(StartOutcome.LinkRequired);
-            }
+            return _onboarding.AllowAnonymous ? (null, null) : (null, new StartResult(StartOutcome.LinkRequired));
         }
-        else
+
+        var validation = links.Validate(linkToken);
+        switch (validation.Outcome)
         {
-            var validation = links.Validate(linkToken);
-            switch (validation.Outcome)
-            {
-                case LinkValidationOutcome.Expired:
-                    Log.LinkRefused(logger, validation.Outcome);
-                    return new StartResult(StartOutcome.LinkExpired);
-                case LinkValidationOutcome.Malformed or LinkValidationOutcome.Forged or LinkValidationOutcome.ReturnUrlNotAllowed:
-                    Log.LinkRefused(logger, validation.Outcome);
-                    return new StartResult(StartOutcome.LinkInvalid);
-            }
-
-            claims = validation.Claims;
-
-            // A consent that completed spent the link: whoever opens it again is told so, and nothing starts.
-            if (await linkUses.IsSpentAsync(claims!.LinkId, cancellationToken).ConfigureAwait(false))
-            {
-                Log.LinkAlreadyUsed(logger, claims.ConnectionId);
-                return new StartResult(StartOutcome.LinkUsed, ReturnUrl: claims.ReturnUrl);
-            }
+            case LinkValidationOutcome.Expired:
+                Log.LinkRefused(logger, validation.Outcome);
+                return (null, new StartResult(StartOutcome.LinkExpired));
+            case LinkValidationOutcome.Malformed or LinkValidationOutcome.Forged or LinkValidationOutcome.ReturnUrlNotAllowed:
+                Log.LinkRefused(logger, validation.Outcome);
+                return (null, new StartResult(StartOutcome.LinkInvalid));
         }
 
+        var claims = validation.Claims!;
+
+        // A consent that completed spent the link: whoever opens it again is told so, and nothing starts.
+        if (await linkUses.IsSpentAsync(claims.LinkId, cancellationToken).ConfigureAwait(false))
+        {
+            Log.LinkAlreadyUsed(logger, claims.ConnectionId);
+            return (null, new StartResult(StartOutcome.LinkUsed, ReturnUrl: claims.ReturnUrl));
+        }
+
+        return (claims, null);
+    }
+
+    /// <summary>
+    /// The confirm page's answer: a random value the page's form carries and a cookie named after it holds. A page of another
+    /// site can make the browser post the form, but cannot read the value, nor set the cookie.
+    /// </summary>
+    private StartResult Confirm(OnboardingLinkClaims? claims)
+    {
+        var confirmation = RandomToken();
+        var lifetime = claims is null ? _onboarding.StateLifetime : claims.ExpiresAt - time.GetUtcNow();
+        return new StartResult(
+            StartOutcome.Confirm,
+            Binding: new BrowserBinding(ConfirmCookieName(confirmation), confirmation, lifetime, SecureCookies),
+            Tenant: TenantLabel.For(claims?.TenantId, claims?.TenantName));
+    }
+
+    private bool IsConfirmed(ContinueRequest request, out string? cookieName)
+    {
+        cookieName = null;
+        if (!IsWellFormedToken(request.Confirmation))
+        {
+            return false;
+        }
+
+        cookieName = ConfirmCookieName(request.Confirmation!);
+        var cookie = request.ReadCookie(cookieName);
+        return cookie is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(cookie), Encoding.ASCII.GetBytes(request.Confirmation!));
+    }
+
+    private async Task<StartResult> BeginAsync(OnboardingLinkClaims? claims, CancellationToken cancellationToken)
+    {
         var state = RandomToken();
         var binding = RandomToken();
         var now = time.GetUtcNow();
@@ -123,6 +191,7 @@ public sealed partial class ConsentService(
                 StateHash = stateHash,
                 BrowserBindingHash = Hash(binding),
                 TenantId = claims?.TenantId,
+                TenantName = claims?.TenantName,
                 ReturnUrl = claims?.ReturnUrl,
                 LinkId = claims?.LinkId,
                 LinkExpiresAt = claims?.ExpiresAt,
@@ -312,7 +381,7 @@ public sealed partial class ConsentService(
         }
 
         Log.Connected(logger, connectionId, identity.Value.Businesses.Count);
-        return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId);
+        return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId, Tenant: TenantLabel.For(pending.TenantId, pending.TenantName));
     }
 
     /// <summary>
@@ -385,6 +454,9 @@ public sealed partial class ConsentService(
     private bool SecureCookies => freshBooksOptions.Value.RedirectUri?.Scheme == Uri.UriSchemeHttps;
 
     private string CookieName(string stateHash) => (SecureCookies ? "__Host-fbc-" : "fbc-") + stateHash[..16];
+
+    /// <summary>Named after the confirmation it holds, so a page opened in two tabs keeps one cookie for each.</summary>
+    private string ConfirmCookieName(string confirmation) => (SecureCookies ? "__Host-fbc-confirm-" : "fbc-confirm-") + Hash(confirmation)[..16];
 
     internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 

@@ -12,6 +12,9 @@ public sealed record ConsentState
 
     public string? TenantId { get; init; }
 
+    /// <summary>The tenant's name the link carried, for the page that says the connection is made.</summary>
+    public string? TenantName { get; init; }
+
     public string? ReturnUrl { get; init; }
 
     /// <summary>The onboarding link this consent came from (its id, never the link itself): a completed consent spends it.</summary>

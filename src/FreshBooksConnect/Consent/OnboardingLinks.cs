@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -22,15 +23,16 @@ public enum LinkValidationOutcome
 }
 
 /// <summary>
-/// What a valid onboarding link says: its id (what a consent spends), whose connection it makes, where to send the customer
-/// after, and whether the connection may change FreshBooks identity.
+/// What a valid onboarding link says: its id (what a consent spends), whose connection it makes and the tenant's name as the
+/// customer knows it, where to send the customer after, and whether the connection may change FreshBooks identity.
 /// </summary>
 public sealed record OnboardingLinkClaims(
     string LinkId,
     string TenantId,
     string? ReturnUrl,
     bool AllowIdentityChange,
-    DateTimeOffset ExpiresAt)
+    DateTimeOffset ExpiresAt,
+    string? TenantName = null)
 {
     public string ConnectionId => OnboardingLinks.ConnectionIdFor(TenantId);
 }
@@ -38,12 +40,15 @@ public sealed record OnboardingLinkClaims(
 public sealed record LinkValidationResult(LinkValidationOutcome Outcome, OnboardingLinkClaims? Claims);
 
 /// <summary>What the SaaS backend asks a link for.</summary>
-public sealed record LinkRequest(string? TenantId, string? ReturnUrl = null, bool AllowIdentityChange = false);
+public sealed record LinkRequest(string? TenantId, string? ReturnUrl = null, bool AllowIdentityChange = false, string? TenantName = null);
 
 public enum LinkCreationOutcome
 {
     Created,
     InvalidTenant,
+
+    /// <summary>The tenant's name is empty, longer than <see cref="OnboardingLinks.MaxTenantNameLength"/> or holds control or formatting characters.</summary>
+    InvalidTenantName,
     ReturnUrlNotAllowed,
 }
 
@@ -57,6 +62,9 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 {
     /// <summary>The longest link token Start will look at; anything longer is refused before any work.</summary>
     public const int MaxTokenLength = 2048;
+
+    /// <summary>The longest tenant name a link may carry, in characters: a name for a page's sentence, not a description.</summary>
+    public const int MaxTenantNameLength = 100;
 
     private const string TenantPrefix = "t-";
     private const int MaxReturnUrlLength = 2000;
@@ -73,11 +81,48 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 
     public static string ConnectionIdFor(string tenantId) => TenantPrefix + tenantId;
 
+    /// <summary>
+    /// A tenant name is shown to the customer as the account they connect to, so it must read as what it is: 1 to
+    /// <see cref="MaxTenantNameLength"/> characters, not only spaces, with no control characters (a line break), no formatting
+    /// characters (a right-to-left override would show another name than the one signed) and no lone surrogates.
+    /// </summary>
+    public static bool IsValidTenantName(string? tenantName)
+    {
+        if (tenantName is null || tenantName.Length > MaxTenantNameLength || string.IsNullOrWhiteSpace(tenantName))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < tenantName.Length; i++)
+        {
+            if (char.IsSurrogatePair(tenantName, i))
+            {
+                i++;
+                continue;
+            }
+
+            if (char.IsSurrogate(tenantName[i])
+                || char.GetUnicodeCategory(tenantName[i]) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public LinkCreationResult Create(LinkRequest request)
     {
         if (!IsValidTenantId(request.TenantId))
         {
             return new LinkCreationResult(LinkCreationOutcome.InvalidTenant, null, null, null);
+        }
+
+        // Spaces around a name are how it was typed, not part of it.
+        var tenantName = request.TenantName?.Trim();
+        if (request.TenantName is not null && !IsValidTenantName(tenantName))
+        {
+            return new LinkCreationResult(LinkCreationOutcome.InvalidTenantName, null, null, null);
         }
 
         if (request.ReturnUrl is not null && !IsAllowedReturnUrl(request.ReturnUrl))
@@ -91,7 +136,8 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
             request.ReturnUrl,
             expiresAt.ToUnixTimeSeconds(),
             Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16)),
-            request.AllowIdentityChange ? true : null);
+            request.AllowIdentityChange ? true : null,
+            tenantName);
         var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims, LinkJson.Default.LinkClaims));
         var token = $"{payload}.{Sign(payload)}";
         var url = new UriBuilder(new Uri(freshBooks.Value.RedirectUri!, "connect")) { Query = "link=" + token }.Uri;
@@ -136,6 +182,7 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
         if (claims is null
             || !IsValidTenantId(claims.TenantId)
             || (claims.LinkId is not null && !LinkIdPattern().IsMatch(claims.LinkId))
+            || (claims.TenantName is not null && !IsValidTenantName(claims.TenantName))
             || claims.ExpiresAt < 0
             || claims.ExpiresAt > (now + OnboardingOptions.MaxLinkLifetime + ClockSkew).ToUnixTimeSeconds())
         {
@@ -156,7 +203,7 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
         var linkId = claims.LinkId ?? Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(payload)).AsSpan(0, 16));
         return new LinkValidationResult(
             LinkValidationOutcome.Valid,
-            new OnboardingLinkClaims(linkId, claims.TenantId, claims.ReturnUrl, claims.AllowIdentityChange == true, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt)));
+            new OnboardingLinkClaims(linkId, claims.TenantId, claims.ReturnUrl, claims.AllowIdentityChange == true, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt), claims.TenantName));
     }
 
     /// <summary>
@@ -226,7 +273,8 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
 }
 
 /// <summary>
-/// The signed claims. Links made before links had ids carry only <c>t</c>, <c>r</c> and <c>exp</c>, and still validate; the
+/// The signed claims. Links made before links had ids carry only <c>t</c>, <c>r</c> and <c>exp</c>, and still validate (as do
+/// links made before links had names, without <c>n</c>); the
 /// optional claims are left out when empty, so a link is as short as it can be.
 /// </summary>
 internal sealed record LinkClaims(
@@ -234,7 +282,8 @@ internal sealed record LinkClaims(
     [property: JsonPropertyName("r"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReturnUrl,
     [property: JsonPropertyName("exp")] long ExpiresAt,
     [property: JsonPropertyName("i"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LinkId = null,
-    [property: JsonPropertyName("ic"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? AllowIdentityChange = null);
+    [property: JsonPropertyName("ic"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? AllowIdentityChange = null,
+    [property: JsonPropertyName("n"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TenantName = null);
 
 [JsonSerializable(typeof(LinkClaims))]
 internal sealed partial class LinkJson : JsonSerializerContext;

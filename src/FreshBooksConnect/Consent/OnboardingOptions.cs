@@ -7,7 +7,8 @@ namespace FreshBooksConnect.Consent;
 /// random bytes; signs onboarding links), <c>Onboarding__LinkLifetime</c> (default 1 hour, at most 7 days), <c>Onboarding__AllowAnonymous</c>
 /// (default false: Start needs a signed link), <c>Onboarding__AllowedReturnUrls</c> (semicolon-separated URL prefixes a link may
 /// send the customer back to), <c>Onboarding__StateLifetime</c> (default 10 minutes), <c>Onboarding__StartsPerMinute</c> (default 30
-/// per client address).
+/// per client address), <c>Onboarding__ProductName</c> (the SaaS product's name on the customer's pages; empty: generic wording),
+/// <c>Onboarding__ConfirmPage</c> (default true: Start first shows a page naming the product and the tenant).
 /// </summary>
 public sealed class OnboardingOptions
 {
@@ -28,6 +29,22 @@ public sealed class OnboardingOptions
 
     /// <summary>Consents one client address may start in any minute (<c>Onboarding__StartsPerMinute</c>); more get a 429 page.</summary>
     public int StartsPerMinute { get; set; } = 30;
+
+    /// <summary>The longest product name, in characters.</summary>
+    public const int MaxProductNameLength = 100;
+
+    /// <summary>
+    /// The SaaS product's name (<c>Onboarding__ProductName</c>), shown on the customer's pages ("approve access for Acme Books");
+    /// empty, the pages speak of "the app that sent you this link".
+    /// </summary>
+    public string ProductName { get; set; } = "";
+
+    /// <summary>
+    /// Start first shows a page that names the product and the tenant, and continues to FreshBooks only from its button
+    /// (<c>Onboarding__ConfirmPage</c>, default true). Off, Start sends the browser to FreshBooks at once: for a SaaS that
+    /// opens the link from its own signed-in page, where the customer already sees whose account it is.
+    /// </summary>
+    public bool ConfirmPage { get; set; } = true;
 
     internal IReadOnlyList<Uri> ReturnUrlPrefixes =>
         AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -59,6 +76,11 @@ internal sealed class OnboardingOptionsValidator : IValidateOptions<OnboardingOp
         if (options.StartsPerMinute is < 1 or > 1_000_000)
         {
             failures.Add("Onboarding__StartsPerMinute must be a whole number from 1 to 1000000.");
+        }
+
+        if (options.ProductName.Length > OnboardingOptions.MaxProductNameLength || options.ProductName.Any(char.IsControl))
+        {
+            failures.Add($"Onboarding__ProductName must be at most {OnboardingOptions.MaxProductNameLength} characters, without control characters.");
         }
 
         foreach (var url in options.AllowedReturnUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -51,6 +51,9 @@ internal static partial class Log
     [LoggerMessage(3016, LogLevel.Error, "Connection {ConnectionId} was saved, but its onboarding link could not be marked used (storage status {Status}); the link is usable again once its claim lapses")]
     public static partial void LinkNotSpent(ILogger logger, string connectionId, int status);
 
+    [LoggerMessage(3017, LogLevel.Warning, "Start refused: the continue did not come from this app's confirm page in this browser (cross-site, or without its cookie); nothing was started")]
+    public static partial void StartNotConfirmed(ILogger logger);
+
     [LoggerMessage(3008, LogLevel.Information, "Connection {ConnectionId} changed while a new consent was saved (try {Attempt}); retrying")]
     public static partial void ConnectionSaveConflict(ILogger logger, string connectionId, int attempt);
 }
