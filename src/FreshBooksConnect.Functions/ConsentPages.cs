@@ -49,7 +49,7 @@ public static class ConsentPages
             : $" Your FreshBooks account will be connected to {words.Tenant}{(words.Product is null ? "" : " in " + words.Product)}.";
         var warning = words.Tenant is null
             ? "If you didn't expect this link, close this window: nothing has been shared."
-            : $"Continue only if {words.Tenant} is your account{(words.Product is null ? "" : " with " + words.Product)}. If you didn't expect this link, close this window: nothing has been shared.";
+            : $"Continue only if {words.Tenant}{(words.Product is null ? "" : " in " + words.Product)} is yours. If you didn't expect this link, close this window: nothing has been shared.";
         return new Page(
             StatusCodes.Status200OK,
             words.Product is null ? "Connect FreshBooks" : $"Connect FreshBooks to {words.Product}",

@@ -34,21 +34,16 @@ public sealed class AppInstance : IAsyncDisposable
 
     public IServiceProvider Services => Host.Services;
 
-    public async Task<(string Url, string ConnectionId)> CreateLinkAsync(string tenantId, string? returnUrl = null, bool allowIdentityChange = false)
+    public async Task<(string Url, string ConnectionId)> CreateLinkAsync(string tenantId, string? returnUrl = null, bool allowIdentityChange = false, string? tenantName = null)
     {
-        using var response = await Api.PostAsJsonAsync("api/onboarding-links", new { tenantId, returnUrl, allowIdentityChange });
+        using var response = await Api.PostAsJsonAsync("api/onboarding-links", new { tenantId, returnUrl, allowIdentityChange, tenantName });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         return (body.GetProperty("url").GetString()!, body.GetProperty("connectionId").GetString()!);
     }
 
-    /// <summary>Opens an onboarding link in the browser; returns FreshBooks' consent URL it was sent to.</summary>
-    public async Task<Uri> StartAsync(string link)
-    {
-        using var response = await Browser.GetAsync(link);
-        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        return response.Headers.Location!;
-    }
+    /// <summary>Opens an onboarding link in the browser and continues from its page; returns FreshBooks' consent URL it was sent to.</summary>
+    public Task<Uri> StartAsync(string link) => ConfirmPage.ContinueAsync(Browser, link);
 
     /// <summary>FreshBooks sends the browser back: follows the redirect to the callback.</summary>
     public async Task<(HttpStatusCode Status, string Page)> CallbackAsync(Uri redirect)

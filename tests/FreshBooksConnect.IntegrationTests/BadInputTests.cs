@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Web;
 using FsCheck;
@@ -95,6 +96,53 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
         {
             await AssertRefusedAsync(App.Browser, HttpMethod.Get, "api/connect?" + query);
         }
+    }
+
+    [Fact]
+    public async Task Pressing_the_page_button_refuses_bodies_that_are_not_its_form_and_starts_nothing()
+    {
+        var (link, _) = await App.CreateLinkAsync("pressed");
+        var (page, html) = await ConfirmPage.OpenAsync(App.Browser, link);
+        var fields = ConfirmPage.Fields(html);
+        var genuine = Probe.LinkToken(link);
+        var confirmation = fields[1].Value;
+        string Form(params string[] pairs) => string.Join('&', pairs);
+
+        var bodies = new List<HttpContent>
+        {
+            NoContentType(Form($"link={genuine}", $"confirmation={confirmation}")),
+            Json(JsonSerializer.Serialize(new { link = genuine, confirmation })),
+            WithMediaType(Form($"link={genuine}", $"confirmation={confirmation}"), "text/plain"),
+            WithMediaType(Form($"link={genuine}", $"confirmation={confirmation}"), "multipart/form-data; boundary=x"),
+            WithMediaType(Form($"link={genuine}", $"confirmation={confirmation}"), "application/x-www-form-urlencoded; charset=iso-8859-1"),
+            WithMediaType(Form($"link={genuine}", $"confirmation={confirmation}"), "application/x-www-form-urlencodedfoo"),
+            FormBody(Form($"link={genuine}", $"confirmation={confirmation}", "pad=" + new string('p', 5000))),
+            FormBody(Form($"link={genuine}", $"link={genuine}", $"confirmation={confirmation}")),
+            FormBody(Form($"link={genuine}", $"confirmation={confirmation}", $"confirmation={confirmation}")),
+            FormBody(Form($"link={genuine}", $"confirmation={confirmation}", "confirmation=")),
+            FormBody(Form($"link={genuine}")),
+            FormBody(Form($"confirmation={confirmation}")),
+            FormBody(Form($"link={new string('A', 3000)}", $"confirmation={confirmation}")),
+            FormBody(Form($"link={genuine}", $"confirmation={confirmation[..42]}")),
+            FormBody(Form($"link={genuine}", $"confirmation={confirmation}%00")),
+            FormBody(Form($"link={genuine}%FF%FE", $"confirmation={confirmation}")),
+            FormBody(Form("link=abc.def", $"confirmation={confirmation}")),
+            new ByteArrayContent([.. Encoding.ASCII.GetBytes($"link={genuine}&confirmation="), 0xFF, 0xFE]) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded") } },
+        };
+        bodies.AddRange(Injections.Select(i => FormBody(Form($"link={i}", $"confirmation={confirmation}"))));
+        bodies.AddRange(Injections.Select(i => FormBody(Form($"link={genuine}", $"confirmation={i}"))));
+        bodies.AddRange(Injections.Select(i => FormBody(Form($"link={genuine}{i}", $"confirmation={confirmation}"))));
+
+        foreach (var body in bodies)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(page, "connect")) { Content = body };
+            request.Headers.Add("Sec-Fetch-Site", "same-origin");
+            await AssertRefusedAsync(App.Browser, request);
+        }
+
+        // The page's own form still works after all that.
+        using var pressed = await ConfirmPage.PressAsync(App.Browser, page, html);
+        Assert.Equal(HttpStatusCode.Found, pressed.StatusCode);
     }
 
     // ---- Callback ---------------------------------------------------------------------------------------------------
@@ -300,6 +348,16 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
         {
             bodies.Add(JsonContent.Create(new { tenantId = tenant }));
         }
+
+        foreach (var tenantName in new[] { "", " ", new string('n', 101), "<script>\r\n</script>", "a\u0000b", "a\u001Bb", "\u202Eeman\u202C", "a\u2029b", "a\uFEFF" })
+        {
+            bodies.Add(JsonContent.Create(new { tenantId = "acme", tenantName }));
+        }
+
+        bodies.Add(Json("{\"tenantId\":\"acme\",\"tenantName\":\"\\ud800\"}"));
+        bodies.Add(Json("{\"tenantId\":\"acme\",\"tenantName\":5}"));
+        bodies.Add(Json("{\"tenantId\":\"acme\",\"tenantName\":[\"Acme\"]}"));
+        bodies.Add(Json("{\"tenantId\":\"acme\",\"tenantName\":\"" + Huge + "\"}"));
 
         foreach (var returnUrl in new[]
         {
@@ -533,6 +591,9 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
     private static string Encoded(string value) => string.Concat(Encoding.UTF8.GetBytes(value).Select(b => $"%{b:X2}"));
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    /// <summary>A form body exactly as written (already percent-encoded), as the page's form sends it.</summary>
+    private static StringContent FormBody(string body) => WithMediaType(body, "application/x-www-form-urlencoded");
 
     private static StringContent WithMediaType(string body, string mediaType)
     {

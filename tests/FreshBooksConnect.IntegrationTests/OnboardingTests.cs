@@ -25,7 +25,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("FreshBooks is connected", page);
-        Assert.Contains("Ada Lovelace (ada@example.com) connected Analytical Engines Ltd.", page);
+        Assert.Contains("Ada Lovelace (ada@example.com) connected Analytical Engines Ltd. to account “acme”.", page);
         Assert.Contains("href=\"https://saas.example/settings/integrations\"", page);
         Assert.Equal("t-acme", connectionId);
 
@@ -64,7 +64,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         var (status, page, connectionId) = await App.ConnectAsync("babbage", EmulatedUser.MultiBusiness.Id);
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains("Charles Babbage (charles@example.com) connected Difference Engine Works, Analytical Engines Ltd. and Babbage Lecture Tours.", page);
+        Assert.Contains("Charles Babbage (charles@example.com) connected Difference Engine Works, Analytical Engines Ltd. and Babbage Lecture Tours to account “babbage”.", page);
         var token = await App.GetJsonAsync($"api/connections/{connectionId}/token");
         var businesses = token.GetProperty("businesses").EnumerateArray().ToList();
         Assert.Equal(["DEW101", "AEL001", null], businesses.Select(b => b.TryGetProperty("accountId", out var account) ? account.GetString() : null));
@@ -338,7 +338,7 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         var (status, page, sameId) = await App.ConnectAsync("again", ConnectStack.SecondUser.Id, allowIdentityChange: true);
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains("Grace Hopper (grace@example.com) connected Compilers &amp; Co. and Nanosecond Wire Works.", page);
+        Assert.Contains("Grace Hopper (grace@example.com) connected Compilers &amp; Co. and Nanosecond Wire Works to account “again”.", page);
         Assert.Equal(connectionId, sameId);
         var row = Assert.Single(await stack.ConnectionRowsAsync());
         Assert.Equal(2, row.GetInt64("TokenGeneration"));

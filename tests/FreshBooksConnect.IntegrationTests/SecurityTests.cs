@@ -92,34 +92,54 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
     [Fact]
     public async Task Start_over_its_rate_from_one_client_address_gets_a_429_page_and_writes_nothing_while_other_addresses_go_on()
     {
-        var app = await stack.StartAppAsync(s => s["Onboarding:StartsPerMinute"] = "3");
+        // Opening the page and pressing its button are one Start each: two consents started fill a limit of 4.
+        var app = await stack.StartAppAsync(s => s["Onboarding:StartsPerMinute"] = "4");
         var (url, _) = await app.CreateLinkAsync("busy");
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = app.Host.BaseUri };
-        for (var i = 0; i < 3; i++)
+        using var browser = new Browser(app);
+        var (page, html) = await ConfirmPage.OpenAsync(browser.Client, url);
+        using (var started = await ConfirmPage.PressAsync(browser.Client, page, html))
         {
-            using var started = await browser.GetAsync(url);
             Assert.Equal(HttpStatusCode.Found, started.StatusCode);
         }
 
-        var rows = await stack.RowsAsync(StorageOptions.ConsentStatesTableName);
-
-        // Whatever it asks for, a valid link or garbage: refused before any work.
-        foreach (var path in new[] { url, "api/connect?link=garbage", "api/connect" })
+        (page, html) = await ConfirmPage.OpenAsync(browser.Client, url);
+        using (var startedAgain = await ConfirmPage.PressAsync(browser.Client, page, html))
         {
-            using var refused = await browser.GetAsync(path);
-            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.Contains("Too many attempts", await refused.Content.ReadAsStringAsync());
-            Assert.Equal("60", refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Assert.False(refused.Headers.Contains("Set-Cookie"));
-            Probe.AssertPageHeaders(refused);
+            Assert.Equal(HttpStatusCode.Found, startedAgain.StatusCode);
+        }
+
+        var rows = await stack.RowsAsync(StorageOptions.ConsentStatesTableName);
+        var refusals = new List<HttpResponseMessage>();
+        try
+        {
+            // Whatever it asks for, a valid link or garbage, the page or its button: refused before any work.
+            foreach (var path in new[] { url, "api/connect?link=garbage", "api/connect" })
+            {
+                refusals.Add(await browser.Client.GetAsync(path));
+            }
+
+            refusals.Add(await ConfirmPage.PressAsync(browser.Client, page, html));
+            foreach (var refused in refusals)
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Contains("Too many attempts", await refused.Content.ReadAsStringAsync());
+                Assert.Equal("60", refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Assert.False(refused.Headers.Contains("Set-Cookie"));
+                Probe.AssertPageHeaders(refused);
+            }
+        }
+        finally
+        {
+            refusals.ForEach(r => r.Dispose());
         }
 
         Assert.Equal(rows.Count, (await stack.RowsAsync(StorageOptions.ConsentStatesTableName)).Count);
 
         // Another client, as the front end reports it (the last X-Forwarded-For entry is the one it appended).
         using var other = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { { "X-Forwarded-For", "127.0.0.1, 203.0.113.7:50123" } } };
-        using var otherStarted = await browser.SendAsync(other);
-        Assert.Equal(HttpStatusCode.Found, otherStarted.StatusCode);
+        using var otherStarted = await browser.Client.SendAsync(other);
+        Assert.Equal(HttpStatusCode.OK, otherStarted.StatusCode);
+        Assert.Contains("Continue to FreshBooks", await otherStarted.Content.ReadAsStringAsync());
     }
 
     private async Task AssertStartRefusedAsync(string link, HttpStatusCode expected, string title, string what)
@@ -213,11 +233,13 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         foreach (var (app, expected) in new[] { (https, true), (App, false) })
         {
             var (url, id) = await app.CreateLinkAsync("hsts");
-            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = app.Host.BaseUri };
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = app.Host.BaseUri };
             using var start = await browser.GetAsync(new Uri(url).PathAndQuery.TrimStart('/'));
+            using var redirect = await ConfirmPage.PressAsync(browser, start.RequestMessage!.RequestUri!, await start.Content.ReadAsStringAsync(), r => r.Headers.Add("Cookie", ConfirmPage.ConfirmCookie(start)));
+            Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
             using var page = await browser.GetAsync("api/connect?link=broken");
             using var api = await app.Api.GetAsync($"api/connections/{id}");
-            foreach (var response in new[] { start, page, api })
+            foreach (var response in new[] { start, redirect, page, api })
             {
                 Assert.True(
                     expected == response.Headers.TryGetValues("Strict-Transport-Security", out var values),
@@ -267,9 +289,10 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
     {
         var (url, _) = await app.CreateLinkAsync("cookie");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = app.Host.BaseUri };
-        using var response = await client.GetAsync(new Uri(url).PathAndQuery.TrimStart('/'));
+        using var page = await client.GetAsync(new Uri(url).PathAndQuery.TrimStart('/'));
+        using var response = await ConfirmPage.PressAsync(client, page.RequestMessage!.RequestUri!, await page.Content.ReadAsStringAsync(), r => r.Headers.Add("Cookie", ConfirmPage.ConfirmCookie(page)));
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        var header = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        var header = Assert.Single(response.Headers.GetValues("Set-Cookie"), h => !h.Contains("fbc-confirm-", StringComparison.Ordinal));
         var parts = header.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return (parts[0], parts[1..].Select(p => p.ToLowerInvariant()).ToArray());
     }
@@ -594,6 +617,10 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
             // Start's refusals.
             await PageAsync("start without link", At("api/connect"), HttpStatusCode.BadRequest);
             await PageAsync("start with a broken link", At("api/connect?link=abc.def"), HttpStatusCode.Forbidden);
+            await PageAsync("the page a link opens", new Uri((await App.CreateLinkAsync("pages-confirm")).Url), HttpStatusCode.OK);
+            var notConfirmed = await browser.Client.PostAsync("api/connect", new FormUrlEncodedContent([]));
+            pages.Add(("a press without the page's confirmation", notConfirmed));
+            Assert.Equal(HttpStatusCode.Forbidden, notConfirmed.StatusCode);
 
             // Callback outcomes.
             await PageAsync("callback without anything", At("api/callback"), HttpStatusCode.BadRequest);
@@ -733,15 +760,11 @@ internal sealed class Browser : IDisposable
 
     public HttpClient Client { get; }
 
-    public IEnumerable<Cookie> BindingCookies() => Cookies.GetAllCookies().Where(c => c.Name.Contains("fbc-", StringComparison.Ordinal));
+    /// <summary>The cookies that bind a consent to this browser (not the confirm page's own).</summary>
+    public IEnumerable<Cookie> BindingCookies() => Cookies.GetAllCookies().Where(c => c.Name.Contains("fbc-", StringComparison.Ordinal) && !c.Name.Contains("fbc-confirm-", StringComparison.Ordinal));
 
-    /// <summary>Opens an onboarding link; returns FreshBooks' consent URL it was sent to.</summary>
-    public async Task<Uri> StartAsync(string link)
-    {
-        using var response = await Client.GetAsync(link);
-        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        return response.Headers.Location!;
-    }
+    /// <summary>Opens an onboarding link and continues from its page; returns FreshBooks' consent URL it was sent to.</summary>
+    public Task<Uri> StartAsync(string link) => ConfirmPage.ContinueAsync(Client, link);
 
     public void Dispose() => Client.Dispose();
 }

@@ -103,9 +103,10 @@ public sealed class TelemetryTests(ConnectStack stack) : IAsyncLifetime
         Activity Child(Activity parent, string name) => Assert.Single(ours, s => s.ParentSpanId == parent.SpanId && s.DisplayName == name);
         object? Tag(Activity span, string key) => span.GetTagItem(key);
 
-        var start = Assert.Single(ours, s => s.DisplayName == "consent.start");
+        // Opening the link shows the page; pressing its button starts the consent.
+        Assert.Equal(new string?[] { "confirm", "redirect" }, ours.Where(s => s.DisplayName == "consent.start").OrderBy(s => s.StartTimeUtc).Select(s => (string?)Tag(s, "outcome")));
+        var start = Assert.Single(ours, s => s.DisplayName == "consent.start" && (string?)Tag(s, "outcome") == "redirect");
         Assert.Equal(id, Tag(start, "connection.id"));
-        Assert.Equal("redirect", Tag(start, "outcome"));
 
         var callback = Assert.Single(ours, s => s.DisplayName == "consent.callback");
         Assert.Equal(id, Tag(callback, "connection.id"));

@@ -80,7 +80,8 @@ public sealed partial class ConsentService(
                     var (claims, refusal) = await CheckLinkAsync(request.LinkToken, cancellationToken).ConfigureAwait(false);
                     return refusal ?? await BeginAsync(claims, cancellationToken).ConfigureAwait(false);
                 }).ConfigureAwait(false);
-            result = result with { CookieToClear = confirmCookie };
+            // The page's cookie has done its work once the consent started; a refused link leaves the page as it was.
+            result = result.Outcome == StartOutcome.Redirect ? result with { CookieToClear = confirmCookie } : result;
         }
 
         span.SetOutcome(result.Outcome);
