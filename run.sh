@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # functions run from traps and from wait_for are reachable
 # Runs FreshBooks Connect on this machine: Azurite (in memory), the FreshBooks emulator and the function app, then
-# creates an onboarding link for the tenant "demo" and prints it. Ctrl-C stops everything this script started.
+# creates an onboarding link for the tenant "demo" ("Demo Company") and prints it. Ctrl-C stops everything this script started.
 #
 #   ./run.sh                                  app http://localhost:7071, emulator 127.0.0.1:5100, Azurite 10000-10002
 #   APP_PORT=7072 EMULATOR_PORT=5200 ./run.sh  other ports, no settings file edited
@@ -43,6 +43,7 @@ EVENTS_RECEIVER_PORT=${EVENTS_RECEIVER_PORT:-7090}
 export FBC_RUN_ID=${FBC_RUN_ID:-run-$$}
 
 readonly TENANT=demo
+readonly TENANT_NAME="Demo Company"   # what the link's page calls the tenant
 readonly CONFIGURATION=Debug
 readonly TARGET_FRAMEWORK=net10.0
 readonly SETTINGS_FILE=$ROOT/local.settings.json
@@ -396,7 +397,7 @@ show_log() { printf -- '-- last lines of %s:\n' "$RUN_LOG_DIR/$1.log" >&2; tail 
 create_onboarding_link() {
   local answer status
   answer=$(curl -s --max-time 15 -w '\n%{http_code}' -H "x-functions-key: $FUNCTION_KEY" -H 'Content-Type: application/json' \
-    -d "{\"tenantId\":\"$TENANT\"}" "$APP_URL/api/onboarding-links") || die "POST $APP_URL/api/onboarding-links failed."
+    -d "{\"tenantId\":\"$TENANT\",\"tenantName\":\"$TENANT_NAME\"}" "$APP_URL/api/onboarding-links") || die "POST $APP_URL/api/onboarding-links failed."
   status=${answer##*$'\n'}
   [[ $status == 200 ]] || die "POST $APP_URL/api/onboarding-links answered $status: ${answer%$'\n'*}"
   node -e 'process.stdout.write(JSON.parse(process.argv[1]).url)' "${answer%$'\n'*}"
@@ -415,8 +416,8 @@ FreshBooks Connect is running ($([[ $HOST_KIND == func ]] && echo "Core Tools" |
 
        $link
 
-     It sends you to FreshBooks' consent page ($AUTH_URL).
-     Click Allow: you land on the app's page saying which business was connected.
+     It shows a page naming the product and the tenant ("$TENANT_NAME"); its button Continue to FreshBooks sends you to
+     FreshBooks' consent page ($AUTH_URL). Click Allow: you land on the app's page saying which business was connected.
 EOF
   if ! is_loopback_url "$REDIRECT_URI"; then
     echo "     The link and FreshBooks' redirect go through ${REDIRECT_URI%/api/callback}: keep its tunnel to $APP_URL open."

@@ -19,8 +19,15 @@ public sealed class OnboardingInBrowserTests(BrowserStack stack) : IClassFixture
         await using var context = await NewBrowserContextAsync();
         var page = await context.NewPageAsync();
 
+        // The link's page names the product and the tenant; its button (a form POST, which the page's CSP lets go on to
+        // FreshBooks) starts the consent.
         await page.GotoAsync(stack.Link);
-        Assert.StartsWith($"{stack.Run.EmulatorUrl}/oauth/authorize/", page.Url, StringComparison.Ordinal);
+        Assert.Equal($"Connect FreshBooks to {RunCommand.ProductName}", await page.Locator("h1").InnerTextAsync());
+        var intro = await page.Locator("main").InnerTextAsync();
+        Assert.Contains($"You'll be sent to FreshBooks to approve access for {RunCommand.ProductName} to your books.", intro, StringComparison.Ordinal);
+        Assert.Contains($"Your FreshBooks account will be connected to “Demo Company” in {RunCommand.ProductName}.", intro, StringComparison.Ordinal);
+        await ScreenshotAsync(page, "confirm");
+        await ContinueToFreshBooksAsync(page);
         Assert.Contains("to access your FreshBooks account?", await page.Locator("h1").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("Ada Lovelace", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
         await ScreenshotAsync(page, "consent");
@@ -30,7 +37,7 @@ public sealed class OnboardingInBrowserTests(BrowserStack stack) : IClassFixture
         await page.WaitForLoadStateAsync(LoadState.Load);
         await ScreenshotAsync(page, "connected");
         Assert.Equal("FreshBooks is connected", await page.Locator("h1").InnerTextAsync());
-        Assert.Contains("Analytical Engines Ltd.", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains($"connected Analytical Engines Ltd. to “Demo Company” in {RunCommand.ProductName}.", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
 
         using var http = new HttpClient();
         using var tokenRequest = new HttpRequestMessage(HttpMethod.Get, $"{stack.Run.AppUrl}/api/connections/t-demo/token");
@@ -58,7 +65,7 @@ public sealed class OnboardingInBrowserTests(BrowserStack stack) : IClassFixture
         var page = await context.NewPageAsync();
 
         await page.GotoAsync(link);
-        Assert.StartsWith($"{stack.Run.EmulatorUrl}/oauth/authorize/", page.Url, StringComparison.Ordinal);
+        await ContinueToFreshBooksAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Deny" }).ClickAsync();
         await page.WaitForURLAsync(url => url.StartsWith($"{stack.Run.AppUrl}/api/callback?", StringComparison.Ordinal));
         await page.WaitForLoadStateAsync(LoadState.Load);
@@ -70,6 +77,14 @@ public sealed class OnboardingInBrowserTests(BrowserStack stack) : IClassFixture
         request.Headers.Add("x-functions-key", RunCommand.FunctionKey);
         using var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    /// <summary>Clicks the link page's button and waits for FreshBooks' (the emulator's) consent page.</summary>
+    private async Task ContinueToFreshBooksAsync(IPage page)
+    {
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue to FreshBooks" }).ClickAsync();
+        await page.WaitForURLAsync(url => url.StartsWith($"{stack.Run.EmulatorUrl}/oauth/authorize/", StringComparison.Ordinal));
+        await page.WaitForLoadStateAsync(LoadState.Load);
     }
 
     private Task<IBrowserContext> NewBrowserContextAsync() =>

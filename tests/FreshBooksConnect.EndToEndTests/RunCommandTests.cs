@@ -36,10 +36,11 @@ public sealed partial class RunCommandTests
                 Assert.True(File.Exists(Path.Combine(run.LogDirectory, service + ".log")), $"{service}.log is missing in {run.LogDirectory}");
             }
 
-            // The link starts the consent: 302 to the emulator's consent page, with the redirect moved to APP_PORT.
-            using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-            using var response = await http.GetAsync(link);
-            Assert.True(response.StatusCode == HttpStatusCode.Found, $"GET {link}: {(int)response.StatusCode}{run.Describe()}");
+            // The link opens the page naming the tenant; its button starts the consent: 302 to the emulator's consent page, with
+            // the redirect moved to APP_PORT.
+            using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
+            using var response = await LinkPage.ContinueAsync(http, link, run.Describe);
+            Assert.True(response.StatusCode == HttpStatusCode.Found, $"POST the link's page: {(int)response.StatusCode}{run.Describe()}");
             var location = response.Headers.Location!.AbsoluteUri;
             Assert.StartsWith($"{run.EmulatorUrl}/oauth/authorize/?", location, StringComparison.Ordinal);
             Assert.Contains($"client_id={RunCommand.ClientId}&", location, StringComparison.Ordinal);
@@ -98,10 +99,10 @@ public sealed partial class RunCommandTests
         // (The runs' logs are inside the checkout, which run.sh names relative to it.)
         Assert.Contains($"prints one line per event to {Path.GetRelativePath(Repository.Root, receiverLog)}, also shown below", run.Output, StringComparison.Ordinal);
 
-        // An onboarding as a customer makes one: the link, the consent (the emulator's approve endpoint), the callback.
+        // An onboarding as a customer makes one: the link and its page, the consent (the emulator's approve endpoint), the callback.
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
-        using var start = await http.GetAsync(link);
-        Assert.True(start.StatusCode == HttpStatusCode.Found, $"GET {link}: {(int)start.StatusCode}{run.Describe()}");
+        using var start = await LinkPage.ContinueAsync(http, link, run.Describe);
+        Assert.True(start.StatusCode == HttpStatusCode.Found, $"POST the link's page: {(int)start.StatusCode}{run.Describe()}");
         using var approve = await http.PostAsync($"{run.EmulatorUrl}/_emulator/approve?url={Uri.EscapeDataString(start.Headers.Location!.AbsoluteUri)}", null);
         Assert.True(approve.IsSuccessStatusCode, $"approve: {(int)approve.StatusCode} {await approve.Content.ReadAsStringAsync()}");
         var callbackUrl = (await approve.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("redirect").GetString()!;

@@ -14,6 +14,9 @@ public sealed partial class RunCommand : IAsyncDisposable
     /// <summary>The function key the runs are given (run.sh passes it to the app and prints it).</summary>
     public const string FunctionKey = "e2e-function-key";
 
+    /// <summary>The SaaS product the link's page names.</summary>
+    public const string ProductName = "Ledger & Co";
+
     public const string ClientId = "e2e-client";
 
     public const string ClientSecret = "e2e-secret";
@@ -108,6 +111,9 @@ public sealed partial class RunCommand : IAsyncDisposable
             ["FreshBooks__ClientId"] = ClientId,
             ["FreshBooks__ClientSecret"] = ClientSecret,
             ["LocalHost__FunctionKey"] = FunctionKey,
+            // The link opens the page that names the product and the tenant, whatever local.settings.json says.
+            ["Onboarding__ProductName"] = ProductName,
+            ["Onboarding__ConfirmPage"] = "true",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
