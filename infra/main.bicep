@@ -100,6 +100,12 @@ param tokenCurrentKeyId string = ''
 @description('Where the app POSTs connection events (Events__WebhookUrl, https); empty: the event feed only. Signed with the vault\'s events-signing-secret.')
 param eventsWebhookUrl string = ''
 
+@description('The SaaS product\'s name on the customer\'s onboarding pages (Onboarding__ProductName); empty: generic wording.')
+param onboardingProductName string = ''
+
+@description('Onboarding__ConfirmPage: \'false\' sends a link straight to FreshBooks, without the page that names the product and the tenant; empty: the app\'s default (the page is shown).')
+param onboardingConfirmPage string = ''
+
 @description('The token keys the app gets; k1 alone until the vault has more.')
 var tokenKeyRing = empty(tokenKeyIds) ? ['k1'] : split(tokenKeyIds, ',')
 
@@ -224,6 +230,8 @@ module api 'app/api.bicep' = {
     onboardingSigningKeySecretUri: keyVault.outputs.onboardingSigningKeySecretUri
     eventsSigningSecretUri: keyVault.outputs.eventsSigningSecretUri
     eventsWebhookUrl: eventsWebhookUrl
+    onboardingProductName: onboardingProductName
+    onboardingConfirmPage: onboardingConfirmPage
   }
   // The app reads storage and resolves Key Vault references as soon as it starts: roles first.
   dependsOn: [

@@ -60,6 +60,12 @@ param eventsSigningSecretUri string
 @description('Where events are POSTed (https); empty: no webhook, the event feed only.')
 param eventsWebhookUrl string = ''
 
+@description('The SaaS product\'s name on the customer\'s onboarding pages; empty: generic wording.')
+param onboardingProductName string = ''
+
+@description('\'false\' turns off the page a link opens first; empty: the app\'s default (on).')
+param onboardingConfirmPage string = ''
+
 @description('Most instances Flex Consumption may scale out to.')
 param maximumInstanceCount int = 100
 
@@ -124,6 +130,16 @@ var webhookAppSettings = empty(eventsWebhookUrl) ? [] : [
   { name: 'Events__WebhookUrl', value: eventsWebhookUrl }
 ]
 
+@description('Set only when asked for: without it the onboarding pages speak of "the app that sent you this link".')
+var productNameAppSettings = empty(onboardingProductName) ? [] : [
+  { name: 'Onboarding__ProductName', value: onboardingProductName }
+]
+
+@description('Set only when asked for: without it a link opens the page that names the product and the tenant.')
+var confirmPageAppSettings = empty(onboardingConfirmPage) ? [] : [
+  { name: 'Onboarding__ConfirmPage', value: onboardingConfirmPage }
+]
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -156,7 +172,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, webhookAppSettings)
+      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, webhookAppSettings, productNameAppSettings, confirmPageAppSettings)
     }
     functionAppConfig: {
       deployment: {

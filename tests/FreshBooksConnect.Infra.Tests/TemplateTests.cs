@@ -41,7 +41,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     private Dictionary<string, AppSetting> Settings => compiled.AppSettings().ToDictionary(setting => setting.Name);
 
     [Fact]
-    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_and_the_webhook_url()
+    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_the_webhook_url_and_the_onboarding_page_settings()
     {
         var settings = compiled.AppSettings();
 
@@ -50,7 +50,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             RequiredSettings.Order(StringComparer.Ordinal),
             settings.Where(setting => !setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
         Assert.Equal(
-            ["Events__WebhookUrl", "FreshBooks__Scopes"],
+            ["Events__WebhookUrl", "FreshBooks__Scopes", "Onboarding__ConfirmPage", "Onboarding__ProductName"],
             settings.Where(setting => setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
     }
 
@@ -85,6 +85,27 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.Equal("", (string?)parameter["defaultValue"]);
         var file = JsonNode.Parse(File.ReadAllText(Repo.PathTo("infra", "main.parameters.json")))!["parameters"]!;
         Assert.Equal("${EVENTS_WEBHOOK_URL}", (string?)file["eventsWebhookUrl"]!["value"]);
+    }
+
+    [Theory]
+    [InlineData("Onboarding__ProductName", "onboardingProductName", "ONBOARDING_PRODUCT_NAME")]
+    [InlineData("Onboarding__ConfirmPage", "onboardingConfirmPage", "ONBOARDING_CONFIRM_PAGE")]
+    public void An_onboarding_page_setting_is_set_only_when_its_azd_variable_is_and_comes_from_it_unchanged(string setting, string parameterName, string variable)
+    {
+        var value = Settings[setting];
+        var expression = (string)compiled.App.Template["variables"]!.AsObject()
+            .Single(pair => pair.Value is JsonValue v && ((string?)v)?.Contains($"'{setting}'", StringComparison.Ordinal) == true)
+            .Value!;
+
+        Assert.StartsWith($"[if(empty(parameters('{parameterName}')), createArray(),", expression, StringComparison.Ordinal);
+        Assert.Equal($"parameters('{parameterName}')", value.Value);
+        Assert.Equal("", (string?)compiled.App.Template["parameters"]![parameterName]!["defaultValue"]);
+        Assert.Equal($"[parameters('{parameterName}')]", (string?)compiled.App.Resolve(JsonValue.Create($"[parameters('{parameterName}')]")));
+        var parameter = compiled.Root["parameters"]![parameterName]!;
+        Assert.Equal("string", (string?)parameter["type"]);
+        Assert.Equal("", (string?)parameter["defaultValue"]);
+        var file = JsonNode.Parse(File.ReadAllText(Repo.PathTo("infra", "main.parameters.json")))!["parameters"]!;
+        Assert.Equal($"${{{variable}}}", (string?)file[parameterName]!["value"]);
     }
 
     [Theory]

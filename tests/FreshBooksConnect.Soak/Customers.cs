@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Web;
 
 namespace FreshBooksConnect.Soak;
@@ -34,7 +35,7 @@ internal sealed class Customer(string tenantId, string connectionId)
 /// approve, Callback, each on an instance of the soak's choice, with one browser's cookies), reconsents, deletes, and grants
 /// revoked at FreshBooks as a customer disconnecting the app there would.
 /// </summary>
-internal sealed class Customers(SoakStack stack)
+internal sealed partial class Customers(SoakStack stack)
 {
     private readonly ConcurrentDictionary<string, Customer> _customers = new(StringComparer.Ordinal);
     private int _consents;
@@ -195,7 +196,24 @@ internal sealed class Customers(SoakStack stack)
             return false;
         }
 
-        var consentUrl = await PageAsync(browser, "GET /api/connect", startInstance, OnInstance(link, startInstance), HttpStatusCode.Found, cancellationToken);
+        // The link opens the page that names the tenant; the customer presses its button, on whichever instance answers.
+        var page = await PageAsync(browser, "GET /api/connect", startInstance, new HttpRequestMessage(HttpMethod.Get, OnInstance(link, startInstance)), HttpStatusCode.OK, cancellationToken);
+        if (page is null || stack.PickUp(random) is not { } continueInstance)
+        {
+            return false;
+        }
+
+        var fields = HiddenField().Matches(page.Value.Body)
+            .Select(m => new KeyValuePair<string, string>(WebUtility.HtmlDecode(m.Groups["name"].Value), WebUtility.HtmlDecode(m.Groups["value"].Value)))
+            .ToList();
+        foreach (var (name, value) in fields.Where(f => f.Key == "confirmation"))
+        {
+            stack.Watch.Add(value, "a page confirmation");
+        }
+
+        var press = new HttpRequestMessage(HttpMethod.Post, new Uri(continueInstance.BaseUri, "api/connect")) { Content = new FormUrlEncodedContent(fields) };
+        press.Headers.Add("Sec-Fetch-Site", "same-origin");
+        var consentUrl = (await PageAsync(browser, "POST /api/connect", continueInstance, press, HttpStatusCode.Found, cancellationToken))?.Target;
         if (consentUrl is null)
         {
             return false;
@@ -220,16 +238,22 @@ internal sealed class Customers(SoakStack stack)
             return false;
         }
 
-        return await PageAsync(browser, "GET /api/callback", callbackInstance, OnInstance(redirect, callbackInstance), HttpStatusCode.OK, cancellationToken) is not null;
+        return await PageAsync(browser, "GET /api/callback", callbackInstance, new HttpRequestMessage(HttpMethod.Get, OnInstance(redirect, callbackInstance)), HttpStatusCode.OK, cancellationToken) is not null;
     }
 
-    /// <summary>A browser request; the redirect's target (or the page's address) when it answered <paramref name="expected"/>, else null.</summary>
-    private async Task<Uri?> PageAsync(HttpClient browser, string route, AppInstance instance, Uri url, HttpStatusCode expected, CancellationToken cancellationToken)
+    /// <summary>
+    /// A browser request; the redirect's target (or the page's address) and the page when it answered <paramref name="expected"/>,
+    /// else null.
+    /// </summary>
+    private async Task<(Uri Target, string Body)?> PageAsync(HttpClient browser, string route, AppInstance instance, HttpRequestMessage request, HttpStatusCode expected, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
         try
         {
-            response = await browser.GetAsync(url, cancellationToken);
+            using (request)
+            {
+                response = await browser.SendAsync(request, cancellationToken);
+            }
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -240,10 +264,16 @@ internal sealed class Customers(SoakStack stack)
         using (response)
         {
             await stack.Answers.RecordAsync(route, instance.Index, response);
-            return response.StatusCode != expected ? null : response.Headers.Location ?? url;
+            return response.StatusCode != expected
+                ? null
+                : (response.Headers.Location ?? response.RequestMessage!.RequestUri!, await response.Content.ReadAsStringAsync(cancellationToken));
         }
     }
 
     /// <summary>The same path and query on the chosen instance: instances share one public address, the soak is the load balancer.</summary>
     private static Uri OnInstance(Uri url, AppInstance instance) => new(instance.BaseUri, url.PathAndQuery);
+
+    /// <summary>A hidden field of the link's page: its form carries the link and the page's confirmation.</summary>
+    [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[^\"]*)\" value=\"(?<value>[^\"]*)\">")]
+    private static partial Regex HiddenField();
 }

@@ -91,6 +91,36 @@ public sealed class OnboardingLinksTests
     [InlineData("a/b", false)]
     public void Tenant_ids_are_plain_names(string tenant, bool valid) => Assert.Equal(valid, OnboardingLinks.IsValidTenantId(tenant));
 
+    [Theory]
+    [InlineData("Acme Ltd", true)]
+    [InlineData("Zürich Bäckerei & Söhne <GmbH>", true)]
+    [InlineData("株式会社 🏔", true)]
+    [InlineData("", false)]
+    [InlineData("   ", false)]
+    [InlineData("Acme\nLtd", false)]
+    [InlineData("Acme\u0085", false)]
+    [InlineData("\u202Eevil", false)]
+    [InlineData("Acme\u200D", false)]
+    [InlineData("Acme\u2028Ltd", false)]
+    [InlineData("Acme\uD800", false)]
+    public void Tenant_names_are_text_for_a_sentence(string name, bool valid) => Assert.Equal(valid, OnboardingLinks.IsValidTenantName(name));
+
+    [Fact]
+    public void A_link_carries_its_tenant_name_trimmed_and_refuses_a_bad_one_or_one_longer_than_100_characters()
+    {
+        var link = Links().Create(new LinkRequest("acme", TenantName: "  Acme Ltd  "));
+        Assert.Equal("Acme Ltd", Links().Validate(TokenOf(link)).Claims!.TenantName);
+        Assert.Null(Links().Validate(TokenOf(Links().Create(new LinkRequest("acme")))).Claims!.TenantName);
+        Assert.Equal(LinkCreationOutcome.Created, Links().Create(new LinkRequest("acme", TenantName: new string('n', 100))).Outcome);
+
+        foreach (var bad in new[] { new string('n', 101), "", "a\r\nb", "\u202Eevil" })
+        {
+            var refused = Links().Create(new LinkRequest("acme", TenantName: bad));
+            Assert.Equal(LinkCreationOutcome.InvalidTenantName, refused.Outcome);
+            Assert.Null(refused.Url);
+        }
+    }
+
     [FsCheck.Xunit.Property(MaxTest = 300)]
     public bool Any_string_is_never_a_valid_link_and_never_throws(string? token) =>
         Links().Validate(token).Outcome != LinkValidationOutcome.Valid;
