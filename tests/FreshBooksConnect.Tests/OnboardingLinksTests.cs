@@ -102,7 +102,6 @@ public sealed class OnboardingLinksTests
     [InlineData("\u202Eevil", false)]
     [InlineData("Acme\u200D", false)]
     [InlineData("Acme\u2028Ltd", false)]
-    [InlineData("Acme\uD800", false)]
     public void Tenant_names_are_text_for_a_sentence(string name, bool valid) => Assert.Equal(valid, OnboardingLinks.IsValidTenantName(name));
 
     [Fact]
@@ -113,7 +112,8 @@ public sealed class OnboardingLinksTests
         Assert.Null(Links().Validate(TokenOf(Links().Create(new LinkRequest("acme")))).Claims!.TenantName);
         Assert.Equal(LinkCreationOutcome.Created, Links().Create(new LinkRequest("acme", TenantName: new string('n', 100))).Outcome);
 
-        foreach (var bad in new[] { new string('n', 101), "", "a\r\nb", "\u202Eevil" })
+        // A lone surrogate here, not in [InlineData]: test discovery would turn it into U+FFFD on the way.
+        foreach (var bad in new[] { new string('n', 101), "", "a\r\nb", "\u202Eevil", "Acme\uD800", "\uDC00Acme" })
         {
             var refused = Links().Create(new LinkRequest("acme", TenantName: bad));
             Assert.Equal(LinkCreationOutcome.InvalidTenantName, refused.Outcome);
