@@ -513,6 +513,8 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["freshBooksClientSecret"] = "${FRESHBOOKS_CLIENT_SECRET}",
             ["freshBooksScopes"] = "${FRESHBOOKS_SCOPES}",
             ["eventsWebhookUrl"] = "${EVENTS_WEBHOOK_URL}",
+            ["onboardingProductName"] = "${ONBOARDING_PRODUCT_NAME}",
+            ["onboardingConfirmPage"] = "${ONBOARDING_CONFIRM_PAGE}",
             ["deployerDataAccess"] = "${DEPLOYER_DATA_ACCESS}",
             ["keyVaultPurgeProtection"] = "${KEY_VAULT_PURGE_PROTECTION}",
             ["keyVaultRetentionDays"] = "${KEY_VAULT_RETENTION_DAYS}",
