@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
+using FreshBooksConnect.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace FreshBooksConnect.IntegrationTests;
 
@@ -21,14 +18,13 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
     private readonly HttpClient _emulator;
     private readonly ConcurrentQueue<Recorded> _requests = new();
 
-    private FreshBooksRecorder(WebApplication app, Uri emulator, Uri baseUri)
+    private FreshBooksRecorder(WebApplication app, Uri emulator)
     {
         _app = app;
-        BaseUri = baseUri;
         _emulator = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = emulator };
     }
 
-    public Uri BaseUri { get; }
+    public Uri BaseUri { get; private set; } = null!;
 
     public IReadOnlyList<Recorded> Requests => [.. _requests];
 
@@ -43,17 +39,10 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
 
     public static async Task<FreshBooksRecorder> StartAsync(Uri emulator)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var recorder = new FreshBooksRecorder(app, emulator, new Uri($"http://127.0.0.1:{port}/"));
+        var app = LoopbackApp.Create();
+        var recorder = new FreshBooksRecorder(app, emulator);
         app.Run(recorder.HandleAsync);
-        await app.StartAsync();
+        recorder.BaseUri = await LoopbackApp.StartAsync(app);
         return recorder;
     }
 
