@@ -34,6 +34,12 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
     /// <summary>While set, a request to <see cref="HoldPath"/> is answered here: the first part, then the rest once this completes.</summary>
     public TaskCompletionSource? Hold { get; set; }
 
+    /// <summary>A request to this path is never answered: it waits until its caller goes away (FreshBooks hanging).</summary>
+    public string? StallPath { get; set; }
+
+    /// <summary>Completes when a request to <see cref="StallPath"/> arrived.</summary>
+    public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Completes when the held request's first body bytes arrived.</summary>
     public TaskCompletionSource FirstBodyBytes { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -51,6 +57,14 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
         var request = http.Request;
         var pathAndQuery = request.Path + request.QueryString;
         var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        if (request.Path == StallPath)
+        {
+            _requests.Enqueue(new Recorded(request.Method, pathAndQuery, headers, [], 0, []));
+            Stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, http.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
         if (Hold is { } hold && request.Path == HoldPath)
         {
             var received = await ReadInPiecesAsync(request.Body, http.RequestAborted);
