@@ -261,7 +261,8 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
             evidence.Add($"event {twice.Key} is in the feed {twice.Count()} times");
         }
 
-        foreach (var (leaking, kind) in feed.Select(e => (e, kind: stack.Watch.SecretIn(e.GetRawText()))).Where(l => l.kind is not null).Take(5))
+        var secretIn = stack.Watch.SecretFinder();
+        foreach (var (leaking, kind) in feed.Select(e => (e, kind: secretIn(e.GetRawText()))).Where(l => l.kind is not null).Take(5))
         {
             evidence.Add($"event {leaking.GetProperty("id").GetString()} ({leaking.GetProperty("type").GetString()}) holds {kind}");
         }
