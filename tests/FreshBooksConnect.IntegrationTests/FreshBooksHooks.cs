@@ -22,11 +22,11 @@ public sealed class FreshBooksHooks
 
     private sealed class Client(IFreshBooksClient inner, FreshBooksHooks hooks) : IFreshBooksClient
     {
-        public Uri BuildAuthorizeUrl(string state) => inner.BuildAuthorizeUrl(state);
+        public Uri BuildAuthorizeUrl(string state, string? codeVerifier) => inner.BuildAuthorizeUrl(state, codeVerifier);
 
-        public async Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, CancellationToken cancellationToken)
+        public async Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, string? codeVerifier, CancellationToken cancellationToken)
         {
-            var answer = await inner.ExchangeCodeAsync(code, cancellationToken);
+            var answer = await inner.ExchangeCodeAsync(code, codeVerifier, cancellationToken);
             if (answer.IsSuccess && hooks.AfterExchange is { } hook)
             {
                 await hook(answer.Value!);

@@ -115,6 +115,7 @@ public sealed partial class ConsentService(
 
         var state = RandomToken();
         var binding = RandomToken();
+        var usePkce = freshBooksOptions.Value.UsePkce;
         var now = time.GetUtcNow();
         var stateHash = Hash(state);
         await states.AddAsync(
@@ -127,6 +128,7 @@ public sealed partial class ConsentService(
                 LinkId = claims?.LinkId,
                 LinkExpiresAt = claims?.ExpiresAt,
                 AllowIdentityChange = claims?.AllowIdentityChange ?? false,
+                UsesPkce = usePkce,
                 CreatedAt = now,
                 ExpiresAt = now + _onboarding.StateLifetime,
             },
@@ -134,7 +136,8 @@ public sealed partial class ConsentService(
 
         ConnectTelemetry.TagConnection(claims?.ConnectionId);
         Log.ConsentStarted(logger, claims?.ConnectionId);
-        return new StartResult(StartOutcome.Redirect, freshBooks.BuildAuthorizeUrl(state), new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
+        var consentUrl = freshBooks.BuildAuthorizeUrl(state, usePkce ? CodeVerifier(binding) : null);
+        return new StartResult(StartOutcome.Redirect, consentUrl, new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
     }
 
     private async Task<CallbackResult> FinishAsync(CallbackRequest request, CancellationToken cancellationToken)
@@ -212,7 +215,8 @@ public sealed partial class ConsentService(
         var completed = false;
         try
         {
-            var result = await ExchangeAndStoreAsync(request, pending, consumed, consumedVersion).ConfigureAwait(false);
+            var codeVerifier = pending.UsesPkce ? CodeVerifier(cookie) : null;
+            var result = await ExchangeAndStoreAsync(request, codeVerifier, pending, consumed, consumedVersion).ConfigureAwait(false);
             completed = result.Outcome == CallbackOutcome.Connected;
             return result;
         }
@@ -238,11 +242,11 @@ public sealed partial class ConsentService(
         }
     }
 
-    private async Task<CallbackResult> ExchangeAndStoreAsync(CallbackRequest request, ConsentState pending, ConsentState consumed, string consumedVersion)
+    private async Task<CallbackResult> ExchangeAndStoreAsync(CallbackRequest request, string? codeVerifier, ConsentState pending, ConsentState consumed, string consumedVersion)
     {
         // From here on the browser's cancellation no longer applies (each FreshBooks call has its own time-out): once the code is
         // exchanged, FreshBooks holds a live grant that must end up stored or revoked, whether or not the browser still waits.
-        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, CancellationToken.None).ConfigureAwait(false);
+        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, codeVerifier, CancellationToken.None).ConfigureAwait(false);
         if (!exchange.IsSuccess)
         {
             Log.CodeExchangeFailed(logger, exchange.Outcome, exchange.Error);
@@ -391,6 +395,15 @@ public sealed partial class ConsentService(
     internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     private static string RandomToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// A consent's PKCE code_verifier (RFC 7636: 43 unreserved characters, 256 bits), derived from its browser binding instead of
+    /// stored. The consent-state row keeps only the binding's SHA-256, so a reader of the table can't compute it, nor can whoever
+    /// holds a leaked code and state: only a callback that carries the cookie of the browser that started the consent. A stolen
+    /// code redeemed through the thief's own consent goes to FreshBooks with the thief's verifier, and is refused.
+    /// </summary>
+    private static string CodeVerifier(string binding) =>
+        Base64Url.EncodeToString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(binding), "FreshBooks Connect PKCE code_verifier"u8));
 
     private static bool IsWellFormedToken(string? value) => value is { Length: 43 } && StateTokenPattern().IsMatch(value);
 
