@@ -492,7 +492,24 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
     public async Task No_token_code_state_link_cookie_key_or_client_secret_reaches_any_log_line_over_a_whole_lifecycle()
     {
         var capture = new CapturingLoggerProvider();
-        var app = await stack.StartAppAsync(services: s => s.AddLogging(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Trace)));
+
+        // With PKCE, so its verifier is hunted for too.
+        string? codeVerifier = null;
+        var hooks = new FreshBooksHooks
+        {
+            BeforeExchange = v =>
+            {
+                codeVerifier = v;
+                return Task.CompletedTask;
+            },
+        };
+        var app = await stack.StartAppAsync(
+            s => s["FreshBooks:UsePkce"] = "true",
+            services: s =>
+            {
+                s.AddLogging(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Trace));
+                hooks.AddTo(s);
+            });
         var secrets = new Dictionary<string, string>
         {
             ["client secret"] = ConnectStack.ClientSecret,
@@ -513,6 +530,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         secrets["authorization code"] = query["code"]!;
         secrets["state"] = query["state"]!;
         Assert.Equal(HttpStatusCode.OK, (await app.CallbackAsync(redirect)).Status);
+        secrets["PKCE code verifier"] = Assert.IsType<string>(codeVerifier);
         AddTokens(secrets, "connect", await RenewalDriver.ConnectionAsync(app, id));
 
         // A renewal by the sweep and the queue.
