@@ -666,7 +666,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
 
             // Callback outcomes.
             await PageAsync("callback without anything", At("api/callback"), HttpStatusCode.BadRequest);
-            await PageAsync("callback with unknown state", At($"api/callback?code=abc&state={new string('B', 43)}"), HttpStatusCode.BadRequest);
+            await PageAsync("callback with unknown state", At($"api/callback?code=abc&state={new string('B', 43)}"), HttpStatusCode.Forbidden);
 
             var redirect = await stack.Emulator.ApproveAsync(await browser.StartAsync((await App.CreateLinkAsync("pages")).Url));
             using (var stranger = new Browser(App))
