@@ -91,6 +91,9 @@ param freshBooksClientSecret string
 @description('Space-separated FreshBooks scopes to ask for; empty asks for the app\'s registered scopes.')
 param freshBooksScopes string = ''
 
+@description('Send a PKCE S256 challenge with each consent and its verifier with the code exchange (FreshBooks__UsePkce); FreshBooks does not document PKCE, so off unless asked for.')
+param freshBooksUsePkce bool = false
+
 @description('Comma-separated ids of the token encryption keys in the vault (k1, k2, ...), set by the preprovision hook from the vault; empty: k1 alone (a new environment).')
 param tokenKeyIds string = ''
 
@@ -224,6 +227,7 @@ module api 'app/api.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     freshBooksClientId: freshBooksClientId
     freshBooksScopes: freshBooksScopes
+    freshBooksUsePkce: freshBooksUsePkce
     freshBooksClientSecretUri: keyVault.outputs.freshBooksClientSecretUri
     tokenKeySecretUris: keyVault.outputs.tokenKeySecretUris
     tokenCurrentKeyId: tokenCurrentKey

@@ -9,6 +9,7 @@ using FreshBooksConnect.Connections;
 using FreshBooksConnect.FreshBooks;
 using FreshBooksConnect.LocalHost;
 using FreshBooksConnect.Storage;
+using FreshBooksConnect.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -193,26 +194,21 @@ internal static class EventScenarios
         private ConcurrentDictionary<(string ConnectionId, string Type), long> _firstArrival = new();
         private ConcurrentDictionary<string, long> _counts = new();
 
-        private Receiver(WebApplication app, Uri url)
+        private Receiver(WebApplication app)
         {
             _app = app;
-            Url = url;
         }
 
-        public Uri Url { get; }
+        public Uri Url { get; private set; } = null!;
 
         public TimeSpan Delay { get; set; }
 
         public static async Task<Receiver> StartAsync()
         {
-            var port = Stack.FreePort();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new Receiver(app, new Uri($"http://127.0.0.1:{port}/webhook"));
+            var app = LoopbackApp.Create();
+            var receiver = new Receiver(app);
             app.MapPost("/webhook", receiver.ReceiveAsync);
-            await app.StartAsync();
+            receiver.Url = new Uri(await LoopbackApp.StartAsync(app), "webhook");
             return receiver;
         }
 

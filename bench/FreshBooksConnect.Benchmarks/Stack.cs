@@ -183,10 +183,10 @@ internal sealed class Stack : IAsyncDisposable
             DateTimeOffset expires, next;
             if (i < due)
             {
-                var authorize = freshBooks.BuildAuthorizeUrl(Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
+                var authorize = freshBooks.BuildAuthorizeUrl(Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), codeVerifier: null);
                 var redirect = await Emulator.ApproveAsync(authorize, cancellationToken: ct);
                 var code = System.Web.HttpUtility.ParseQueryString(redirect.Query)["code"]!;
-                var grant = await freshBooks.ExchangeCodeAsync(code, ct);
+                var grant = await freshBooks.ExchangeCodeAsync(code, codeVerifier: null, ct);
                 if (!grant.IsSuccess)
                 {
                     throw new InvalidOperationException($"code exchange failed: {grant.Outcome} {grant.Error}");

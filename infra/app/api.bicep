@@ -42,6 +42,9 @@ param freshBooksClientId string
 @description('Space-separated FreshBooks scopes to ask for; empty asks for the app\'s registered scopes.')
 param freshBooksScopes string = ''
 
+@description('Send a PKCE S256 challenge with each consent and its verifier with the code exchange (FreshBooks__UsePkce); FreshBooks does not document PKCE, so off unless asked for.')
+param freshBooksUsePkce bool = false
+
 @description('Versionless Key Vault URI of the FreshBooks client secret.')
 param freshBooksClientSecretUri string
 
@@ -125,6 +128,11 @@ var scopesAppSettings = empty(freshBooksScopes) ? [] : [
   { name: 'FreshBooks__Scopes', value: freshBooksScopes }
 ]
 
+@description('Set only when asked for: without it the app leaves PKCE out, its default.')
+var pkceAppSettings = freshBooksUsePkce ? [
+  { name: 'FreshBooks__UsePkce', value: 'true' }
+] : []
+
 @description('Set only when asked for: without it events are kept in the feed (GET /api/events) and POSTed nowhere.')
 var webhookAppSettings = empty(eventsWebhookUrl) ? [] : [
   { name: 'Events__WebhookUrl', value: eventsWebhookUrl }
@@ -172,7 +180,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, webhookAppSettings, productNameAppSettings, confirmPageAppSettings)
+      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, pkceAppSettings, webhookAppSettings, productNameAppSettings, confirmPageAppSettings)
     }
     functionAppConfig: {
       deployment: {

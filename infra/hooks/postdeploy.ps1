@@ -7,22 +7,13 @@
 # Needs the Azure CLI signed in (`az login`).
 $ErrorActionPreference = 'Stop'
 
-function Get-AzdValue([string] $Name) {
-    $value = azd env get-value $Name 2>$null
-    if ($LASTEXITCODE -ne 0) { $value = '' }
-    $global:LASTEXITCODE = 0
-    if (-not "$value".Trim()) { $value = [Environment]::GetEnvironmentVariable($Name) }
-    return "$value".Trim()
-}
+. (Join-Path $PSScriptRoot 'azd-environment.ps1')
 
+Assert-AzdOutputs @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'FRESHBOOKS_REDIRECT_URI')
 $sub = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
 $rg = Get-AzdValue 'AZURE_RESOURCE_GROUP'
 $app = Get-AzdValue 'AZURE_FUNCTION_APP_NAME'
 $registered = Get-AzdValue 'FRESHBOOKS_REDIRECT_URI'
-if (-not $sub -or -not $rg -or -not $app -or -not $registered) {
-    [Console]::Error.WriteLine('ERROR: the azd environment lacks the provision''s outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME, FRESHBOOKS_REDIRECT_URI); run azd provision.')
-    exit 1
-}
 $timeout = if ($env:POSTDEPLOY_TIMEOUT_SECONDS) { [int]$env:POSTDEPLOY_TIMEOUT_SECONDS } else { 600 }
 $interval = if ($env:POSTDEPLOY_RETRY_SECONDS) { [int]$env:POSTDEPLOY_RETRY_SECONDS } else { 15 }
 

@@ -12,22 +12,14 @@
 # Needs the Azure CLI signed in (`az login`) and curl.
 set -eu
 
-value_of() {
-  value=$(azd env get-value "$1" 2>/dev/null) || value=""
-  if [ -z "$value" ]; then
-    value=$(printenv "$1" 2>/dev/null) || value=""
-  fi
-  printf '%s' "$value"
-}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/azd-environment.sh"
 
+require_outputs AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME FRESHBOOKS_REDIRECT_URI
 sub=$(value_of AZURE_SUBSCRIPTION_ID)
 rg=$(value_of AZURE_RESOURCE_GROUP)
 app=$(value_of AZURE_FUNCTION_APP_NAME)
 registered=$(value_of FRESHBOOKS_REDIRECT_URI)
-if [ -z "$sub" ] || [ -z "$rg" ] || [ -z "$app" ] || [ -z "$registered" ]; then
-  echo "ERROR: the azd environment lacks the provision's outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME, FRESHBOOKS_REDIRECT_URI); run azd provision." >&2
-  exit 1
-fi
 timeout=${POSTDEPLOY_TIMEOUT_SECONDS:-600}
 interval=${POSTDEPLOY_RETRY_SECONDS:-15}
 

@@ -20,13 +20,7 @@ $parameterNames = @{ 'token-encryption-key' = 'tokenEncryptionKey'; 'onboarding-
 # What goes before the base64 of a new value's 32 random bytes.
 $prefixes = @{ 'events-signing-secret' = 'whsec_' }
 
-function Get-AzdValue([string] $Name) {
-    $value = azd env get-value $Name 2>$null
-    if ($LASTEXITCODE -ne 0) { $value = '' }
-    $global:LASTEXITCODE = 0
-    if (-not "$value".Trim()) { $value = [Environment]::GetEnvironmentVariable($Name) }
-    return "$value".Trim()
-}
+. (Join-Path $PSScriptRoot 'azd-environment.ps1')
 
 function Get-AzdStoredValue([string] $Name) {
     if (-not $Name) { return '' }
@@ -36,21 +30,12 @@ function Get-AzdStoredValue([string] $Name) {
     return "$value".Trim()
 }
 
+Assert-AzdOutputs @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_KEY_VAULT_NAME', 'AZURE_FUNCTION_APP_NAME')
 $sub = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
 $rg = Get-AzdValue 'AZURE_RESOURCE_GROUP'
 $vault = Get-AzdValue 'AZURE_KEY_VAULT_NAME'
 $app = Get-AzdValue 'AZURE_FUNCTION_APP_NAME'
-if (-not $sub -or -not $rg -or -not $vault -or -not $app) {
-    [Console]::Error.WriteLine('ERROR: the azd environment lacks the provision''s outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME); run azd provision.')
-    exit 1
-}
-
-az account show --subscription $sub --query id --output tsv *> $null
-if ($LASTEXITCODE -ne 0) {
-    [Console]::Error.WriteLine("ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login")
-    [Console]::Error.WriteLine('(The hooks create the app''s keys in Key Vault with the Azure CLI.)')
-    exit 1
-}
+Assert-AzSignedIn $sub
 
 $vaultId = "/subscriptions/$sub/resourceGroups/$rg/providers/Microsoft.KeyVault/vaults/$vault"
 

@@ -21,14 +21,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 secret_names="token-encryption-key onboarding-signing-key events-signing-secret"
 
-# The value in the azd environment, or else in this process's environment, or empty.
-value_of() {
-  value=$(azd env get-value "$1" 2>/dev/null) || value=""
-  if [ -z "$value" ]; then
-    value=$(printenv "$1" 2>/dev/null) || value=""
-  fi
-  printf '%s' "$value"
-}
+. "$here/azd-environment.sh"
 
 # The azd environment variable older templates kept a secret's value in; none for a newer secret.
 legacy_name_of() {
@@ -62,23 +55,12 @@ prefix_of() {
   esac
 }
 
+require_outputs AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_KEY_VAULT_NAME AZURE_FUNCTION_APP_NAME
 sub=$(value_of AZURE_SUBSCRIPTION_ID)
 rg=$(value_of AZURE_RESOURCE_GROUP)
 vault=$(value_of AZURE_KEY_VAULT_NAME)
 app=$(value_of AZURE_FUNCTION_APP_NAME)
-for required in sub rg vault app; do
-  eval "is=\$$required"
-  if [ -z "$is" ]; then
-    echo "ERROR: the azd environment lacks the provision's outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME); run azd provision." >&2
-    exit 1
-  fi
-done
-
-if ! az account show --subscription "$sub" --query id --output tsv >/dev/null 2>&1; then
-  echo "ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login" >&2
-  echo "(The hooks create the app's keys in Key Vault with the Azure CLI.)" >&2
-  exit 1
-fi
+require_signed_in "$sub"
 
 umask 077
 work=$(mktemp -d)

@@ -6,15 +6,10 @@
 # each once (README.md, "Deploy").
 $ErrorActionPreference = 'Stop'
 
-function Get-AzdValue([string] $Name) {
-    $value = azd env get-value $Name 2>$null
-    if ($LASTEXITCODE -ne 0) { $value = '' }
-    $global:LASTEXITCODE = 0
-    return "$value".Trim()
-}
+. (Join-Path $PSScriptRoot 'azd-environment.ps1')
 
 $missing = @('FRESHBOOKS_CLIENT_ID', 'FRESHBOOKS_CLIENT_SECRET') |
-    Where-Object { -not (Get-AzdValue $_) -and -not [Environment]::GetEnvironmentVariable($_) }
+    Where-Object { -not (Get-AzdValue $_) }
 if ($missing) {
     [Console]::Error.WriteLine("ERROR: not set in the azd environment: $($missing -join ' ')")
     [Console]::Error.WriteLine('Copy them from your app in the FreshBooks developer portal, then run:')
@@ -23,15 +18,9 @@ if ($missing) {
 }
 Write-Host 'FreshBooks app credentials: set.'
 
-function Get-Value([string] $Name) {
-    $value = Get-AzdValue $Name
-    if (-not $value) { $value = "$([Environment]::GetEnvironmentVariable($Name))".Trim() }
-    return $value
-}
-
-$vault = Get-Value 'AZURE_KEY_VAULT_NAME'
-if ($vault -and -not (Get-Value 'KEY_VAULT_RETENTION_DAYS')) {
-    $sub = Get-Value 'AZURE_SUBSCRIPTION_ID'
+$vault = Get-AzdValue 'AZURE_KEY_VAULT_NAME'
+if ($vault -and -not (Get-AzdValue 'KEY_VAULT_RETENTION_DAYS')) {
+    $sub = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
     $arguments = @('keyvault', 'show', '--name', $vault, '--query', 'properties.softDeleteRetentionInDays', '--output', 'tsv')
     if ($sub) { $arguments += @('--subscription', $sub) }
     $days = "$(az @arguments 2>$null)".Trim()
@@ -45,8 +34,8 @@ if ($vault -and -not (Get-Value 'KEY_VAULT_RETENTION_DAYS')) {
 
 # The token keys: every key in the vault is one TokenProtection__Keys__<id> setting (README.md,
 # "Rotate the token encryption key"). Only ids go to the azd environment, never a key.
-$rg = Get-Value 'AZURE_RESOURCE_GROUP'
-$sub = Get-Value 'AZURE_SUBSCRIPTION_ID'
+$rg = Get-AzdValue 'AZURE_RESOURCE_GROUP'
+$sub = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
 if ($vault -and $rg -and $sub) {
     . (Join-Path $PSScriptRoot 'token-keys.ps1')
     $ids = Get-TokenKeyIds $sub $rg $vault
@@ -60,7 +49,7 @@ if ($vault -and $rg -and $sub) {
         $ids = @()
     }
     if ($ids.Count -gt 0) {
-        $pending = Get-Value 'TOKEN_KEY_PENDING'
+        $pending = Get-AzdValue 'TOKEN_KEY_PENDING'
         $current = Get-CurrentTokenKey $ids $pending
         azd env set TOKEN_KEY_IDS ($ids -join ',') | Out-Null
         if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }

@@ -11,15 +11,9 @@
 # each once (README.md, "Deploy").
 set -eu
 
-# The value in the azd environment, or empty. (azd also exports the environment's values to hooks,
-# so a value only exported in the shell counts as set, as it does for main.parameters.json.)
-value_of() {
-  value=$(azd env get-value "$1" 2>/dev/null) || value=""
-  if [ -z "$value" ]; then
-    value=$(printenv "$1" 2>/dev/null) || value=""
-  fi
-  printf '%s' "$value"
-}
+here=$(cd "$(dirname "$0")" && pwd)
+# value_of: a value only exported in the shell counts as set, as it does for main.parameters.json.
+. "$here/azd-environment.sh"
 
 missing=""
 for name in FRESHBOOKS_CLIENT_ID FRESHBOOKS_CLIENT_SECRET; do
@@ -55,7 +49,7 @@ fi
 rg=$(value_of AZURE_RESOURCE_GROUP)
 sub=$(value_of AZURE_SUBSCRIPTION_ID)
 if [ -n "$vault" ] && [ -n "$rg" ] && [ -n "$sub" ]; then
-  . "$(cd "$(dirname "$0")" && pwd)/token-keys.sh"
+  . "$here/token-keys.sh"
   if ! ids=$(token_key_ids "$sub" "$rg" "$vault" 2>/dev/null); then
     if az keyvault show --name "$vault" --subscription "$sub" --query name --output tsv >/dev/null 2>&1; then
       echo "ERROR: could not list the token keys of Key Vault $vault (az rest failed); a provision without them could leave connections unreadable. Check az login." >&2

@@ -4,26 +4,14 @@
 $ErrorActionPreference = 'Stop'
 $hooks = Resolve-Path (Join-Path $PSScriptRoot '../hooks')
 
-function Get-AzdValue([string] $Name) {
-    $value = azd env get-value $Name 2>$null
-    if ($LASTEXITCODE -ne 0) { $value = '' }
-    $global:LASTEXITCODE = 0
-    return "$value".Trim()
-}
+. (Join-Path $hooks 'azd-environment.ps1')
 
+Assert-AzdOutputs @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_KEY_VAULT_NAME', 'AZURE_FUNCTION_APP_NAME')
 $sub = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
 $rg = Get-AzdValue 'AZURE_RESOURCE_GROUP'
 $vault = Get-AzdValue 'AZURE_KEY_VAULT_NAME'
 $app = Get-AzdValue 'AZURE_FUNCTION_APP_NAME'
-if (-not $sub -or -not $rg -or -not $vault -or -not $app) {
-    [Console]::Error.WriteLine('ERROR: the azd environment lacks the provision''s outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME); run azd up first.')
-    exit 1
-}
-az account show --subscription $sub --query id --output tsv *> $null
-if ($LASTEXITCODE -ne 0) {
-    [Console]::Error.WriteLine("ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login")
-    exit 1
-}
+Assert-AzSignedIn $sub
 
 $bytes = [byte[]]::new(32)
 [Security.Cryptography.RandomNumberGenerator]::Fill($bytes)

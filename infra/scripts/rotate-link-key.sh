@@ -9,24 +9,14 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 hooks=$(cd "$here/../hooks" && pwd)
 
-value_of() {
-  value=$(azd env get-value "$1" 2>/dev/null) || value=""
-  printf '%s' "$value"
-}
+. "$hooks/azd-environment.sh"
 
+require_outputs AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_KEY_VAULT_NAME AZURE_FUNCTION_APP_NAME
 sub=$(value_of AZURE_SUBSCRIPTION_ID)
 rg=$(value_of AZURE_RESOURCE_GROUP)
 vault=$(value_of AZURE_KEY_VAULT_NAME)
 app=$(value_of AZURE_FUNCTION_APP_NAME)
-if [ -z "$sub" ] || [ -z "$rg" ] || [ -z "$vault" ] || [ -z "$app" ]; then
-  echo "ERROR: the azd environment lacks the provision's outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME); run azd up first." >&2
-  exit 1
-fi
-
-if ! az account show --subscription "$sub" --query id --output tsv >/dev/null 2>&1; then
-  echo "ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login" >&2
-  exit 1
-fi
+require_signed_in "$sub"
 
 umask 077
 work=$(mktemp -d)

@@ -5,29 +5,16 @@
 param([switch] $Wait)
 $ErrorActionPreference = 'Stop'
 $hooks = Resolve-Path (Join-Path $PSScriptRoot '../hooks')
+. (Join-Path $hooks 'azd-environment.ps1')
 . (Join-Path $hooks 'token-keys.ps1')
 
-function Get-AzdValue([string] $Name) {
-    $value = azd env get-value $Name 2>$null
-    if ($LASTEXITCODE -ne 0) { $value = '' }
-    $global:LASTEXITCODE = 0
-    return "$value".Trim()
-}
-
+Assert-AzdOutputs @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_KEY_VAULT_NAME', 'AZURE_FUNCTION_APP_NAME', 'SERVICE_API_URI')
 $sub = Get-AzdValue 'AZURE_SUBSCRIPTION_ID'
 $rg = Get-AzdValue 'AZURE_RESOURCE_GROUP'
 $vault = Get-AzdValue 'AZURE_KEY_VAULT_NAME'
 $app = Get-AzdValue 'AZURE_FUNCTION_APP_NAME'
 $uri = Get-AzdValue 'SERVICE_API_URI'
-if (-not $sub -or -not $rg -or -not $vault -or -not $app -or -not $uri) {
-    [Console]::Error.WriteLine('ERROR: the azd environment lacks the provision''s outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME, SERVICE_API_URI); run azd up first.')
-    exit 1
-}
-az account show --subscription $sub --query id --output tsv *> $null
-if ($LASTEXITCODE -ne 0) {
-    [Console]::Error.WriteLine("ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login")
-    exit 1
-}
+Assert-AzSignedIn $sub
 
 $ids = Get-TokenKeyIds $sub $rg $vault
 if ($null -eq $ids) { [Console]::Error.WriteLine("ERROR: could not list the token keys of Key Vault $vault; nothing was changed."); exit 1 }

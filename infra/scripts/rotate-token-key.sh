@@ -15,6 +15,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 hooks=$(cd "$here/../hooks" && pwd)
+. "$hooks/azd-environment.sh"
 . "$hooks/token-keys.sh"
 
 wait_only=false
@@ -24,28 +25,13 @@ case "${1:-}" in
   *) echo "usage: $0 [--wait]" >&2; exit 2 ;;
 esac
 
-value_of() {
-  value=$(azd env get-value "$1" 2>/dev/null) || value=""
-  printf '%s' "$value"
-}
-
+require_outputs AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_KEY_VAULT_NAME AZURE_FUNCTION_APP_NAME SERVICE_API_URI
 sub=$(value_of AZURE_SUBSCRIPTION_ID)
 rg=$(value_of AZURE_RESOURCE_GROUP)
 vault=$(value_of AZURE_KEY_VAULT_NAME)
 app=$(value_of AZURE_FUNCTION_APP_NAME)
 uri=$(value_of SERVICE_API_URI)
-for required in sub rg vault app uri; do
-  eval "is=\$$required"
-  if [ -z "$is" ]; then
-    echo "ERROR: the azd environment lacks the provision's outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME, SERVICE_API_URI); run azd up first." >&2
-    exit 1
-  fi
-done
-
-if ! az account show --subscription "$sub" --query id --output tsv >/dev/null 2>&1; then
-  echo "ERROR: the Azure CLI is not signed in to subscription $sub. Run: az login" >&2
-  exit 1
-fi
+require_signed_in "$sub"
 
 umask 077
 work=$(mktemp -d)

@@ -33,6 +33,12 @@ public enum MisuseKind
     InvalidRequest,
     /// <summary>A consent form post whose nonce is unknown, spent or does not match the request.</summary>
     ForgedConsent,
+    /// <summary>PKCE is required (<see cref="EmulatorOptions.RequirePkce"/>): an authorize request without a code_challenge, or a code issued without one.</summary>
+    PkceRequired,
+    /// <summary>An authorize request whose code_challenge_method is not S256, or whose code_challenge is missing or not a base64url SHA-256.</summary>
+    InvalidCodeChallenge,
+    /// <summary>A code issued with a code_challenge exchanged without its code_verifier, or a code_verifier sent for a code issued without a challenge.</summary>
+    CodeVerifierMismatch,
 }
 
 /// <summary>One recorded misuse. <see cref="Detail"/> is human-readable and never holds a whole token.</summary>

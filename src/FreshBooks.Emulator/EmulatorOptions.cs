@@ -3,7 +3,7 @@ namespace FreshBooks.Emulator;
 /// <summary>
 /// How the emulated FreshBooks app registration and its users look. Bound from the configuration
 /// section <c>Emulator</c> when the emulator runs standalone (<c>Emulator__ClientId</c>,
-/// <c>Emulator__RedirectUris__0</c>, <c>Emulator__CodeLifetime=00:05:00</c>, ...).
+/// <c>Emulator__RedirectUris__0</c>, <c>Emulator__CodeLifetime=00:05:00</c>, <c>Emulator__RequirePkce=true</c>, ...).
 /// </summary>
 public sealed class EmulatorOptions
 {
@@ -47,4 +47,13 @@ public sealed class EmulatorOptions
     /// test that they clamp the computed expiry by the time they received the answer.
     /// </summary>
     public bool RefreshKeepsOriginalCreatedAt { get; set; }
+
+    /// <summary>
+    /// When true, PKCE (RFC 7636, S256 only) is required: an authorize request without a <c>code_challenge</c> is answered
+    /// with an <c>invalid_request</c> redirect, and a code issued without one is refused at the token endpoint. FreshBooks
+    /// does not document PKCE: this plays a FreshBooks that enforces it. Whatever it says, a code issued with a challenge is
+    /// exchanged only with its <c>code_verifier</c>. <see cref="FreshBooksEmulator.RequirePkce"/> (or
+    /// <c>POST /_emulator/pkce?required=…</c>) changes it while the emulator runs.
+    /// </summary>
+    public bool RequirePkce { get; set; }
 }

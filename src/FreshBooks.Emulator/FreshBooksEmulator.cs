@@ -38,6 +38,16 @@ public sealed class FreshBooksEmulator : IAsyncDisposable
 
     public EmulatorFaults Faults => _core.Faults;
 
+    /// <summary>
+    /// Whether PKCE is required now (starts as <see cref="EmulatorOptions.RequirePkce"/>): applies to the next authorize
+    /// request and code exchange.
+    /// </summary>
+    public bool RequirePkce
+    {
+        get => _core.OAuth.RequirePkce;
+        set => _core.OAuth.RequirePkce = value;
+    }
+
     /// <summary>How many grants still have a usable refresh token.</summary>
     public int LiveGrantCount => _core.OAuth.LiveGrantCount;
 

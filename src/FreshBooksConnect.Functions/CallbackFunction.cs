@@ -24,12 +24,9 @@ public sealed class CallbackFunction(ConsentService consent, IOptions<Onboarding
             return ConsentPages.For(new CallbackResult(CallbackOutcome.InvalidRequest), onboarding.Value.ProductName);
         }
 
+        // The consent cookie is left to lapse with its state (Max-Age): it is what lets this browser, and only this one, be told
+        // what became of the consent when the page is opened again.
         var result = await consent.CompleteAsync(new CallbackRequest(state, code, error, description, name => request.Cookies[name]), cancellationToken).ConfigureAwait(false);
-        if (result.CookieToClear is { } cookie)
-        {
-            request.HttpContext.Response.Cookies.Delete(cookie, new CookieOptions { Path = "/", Secure = cookie.StartsWith("__Host-", StringComparison.Ordinal), HttpOnly = true, SameSite = SameSiteMode.Lax });
-        }
-
         return ConsentPages.For(result, onboarding.Value.ProductName);
     }
 }

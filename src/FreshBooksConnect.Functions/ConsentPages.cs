@@ -103,10 +103,6 @@ public static class ConsentPages
                 StatusCodes.Status400BadRequest,
                 "This address is incomplete",
                 "The address FreshBooks sent you back to is missing information, so nothing was connected. Please start again from your onboarding link."),
-            { Outcome: CallbackOutcome.UnknownState } => new Page(
-                StatusCodes.Status400BadRequest,
-                "This sign-in is not known",
-                "This page doesn't belong to a connection started here, so nothing was connected. Please start again from your onboarding link."),
             { Outcome: CallbackOutcome.ExpiredState } => new Page(
                 StatusCodes.Status400BadRequest,
                 "This sign-in has expired",
@@ -128,10 +124,12 @@ public static class ConsentPages
                 "This connection belongs to another FreshBooks account, so nothing was changed and the account you signed in with was not connected. Sign in to FreshBooks with the account that was connected before, or ask your provider for a link that allows changing accounts.",
                 link: back,
                 linkText: "Return to the app"),
-            { Outcome: CallbackOutcome.BrowserMismatch } => new Page(
+            // One page for both, with no return link: it must not tell a stranger holding the address whether the consent
+            // exists, completed or expired.
+            { Outcome: CallbackOutcome.BrowserMismatch or CallbackOutcome.UnknownState } => new Page(
                 StatusCodes.Status403Forbidden,
                 "Please finish in the same browser",
-                "This sign-in was started in a different browser, or its cookie was blocked. For your safety nothing was connected. Open your onboarding link again in this browser."),
+                "This sign-in was started in a different browser, its cookie was blocked, or it is no longer known. For your safety nothing was connected. Open your onboarding link again in this browser."),
             { Outcome: CallbackOutcome.CodeRejected } => new Page(
                 StatusCodes.Status400BadRequest,
                 "This sign-in took too long",

@@ -34,9 +34,10 @@ public sealed class EmulatorHarness : IAsyncDisposable
         return new EmulatorHarness(await FreshBooksEmulator.StartAsync(options, time), time, options);
     }
 
-    /// <summary>Leaves the shared emulator as a new test expects it: no faults, no latency, empty logs.</summary>
+    /// <summary>Leaves the shared emulator as a new test expects it: no faults, no latency, empty logs, PKCE as configured.</summary>
     public void Reset()
     {
+        Emulator.RequirePkce = Options.RequirePkce;
         Emulator.Faults.Clear();
         Emulator.Faults.Latency = TimeSpan.Zero;
         Emulator.Faults.ApiLatency = TimeSpan.Zero;

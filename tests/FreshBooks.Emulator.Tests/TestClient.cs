@@ -34,7 +34,9 @@ public sealed class TestClient(FreshBooksEmulator emulator, HttpClient http, Emu
         string redirectUri = EmulatorHarness.RedirectUri,
         string? clientId = null,
         string responseType = "code",
-        string? loginHint = null)
+        string? loginHint = null,
+        string? codeChallenge = null,
+        string? codeChallengeMethod = null)
     {
         var query = new Dictionary<string, string?>
         {
@@ -57,6 +59,16 @@ public sealed class TestClient(FreshBooksEmulator emulator, HttpClient http, Emu
             query["login_hint"] = loginHint;
         }
 
+        if (codeChallenge is not null)
+        {
+            query["code_challenge"] = codeChallenge;
+        }
+
+        if (codeChallengeMethod is not null)
+        {
+            query["code_challenge_method"] = codeChallengeMethod;
+        }
+
         return new Uri(QueryHelpers.AddQueryString(emulator.AuthorizeUri.AbsoluteUri, query));
     }
 
@@ -69,15 +81,23 @@ public sealed class TestClient(FreshBooksEmulator emulator, HttpClient http, Emu
     public Task<HttpResponseMessage> PostTokenAsync(IDictionary<string, string> fields, BodyEncoding encoding = BodyEncoding.Json, HttpClient? client = null) =>
         (client ?? http).PostAsync("auth/oauth/token", Body(fields, encoding));
 
-    public Task<HttpResponseMessage> ExchangeAsync(string code, string redirectUri = EmulatorHarness.RedirectUri, string? clientSecret = null, BodyEncoding encoding = BodyEncoding.Json) =>
-        PostTokenAsync(new Dictionary<string, string>
+    public Task<HttpResponseMessage> ExchangeAsync(string code, string redirectUri = EmulatorHarness.RedirectUri, string? clientSecret = null, BodyEncoding encoding = BodyEncoding.Json, string? codeVerifier = null)
+    {
+        var fields = new Dictionary<string, string>
         {
             ["grant_type"] = "authorization_code",
             ["client_id"] = options.ClientId,
             ["client_secret"] = clientSecret ?? options.ClientSecret,
             ["code"] = code,
             ["redirect_uri"] = redirectUri,
-        }, encoding);
+        };
+        if (codeVerifier is not null)
+        {
+            fields["code_verifier"] = codeVerifier;
+        }
+
+        return PostTokenAsync(fields, encoding);
+    }
 
     public Task<HttpResponseMessage> RefreshAsync(string refreshToken, string? redirectUri = EmulatorHarness.RedirectUri, HttpClient? client = null, BodyEncoding encoding = BodyEncoding.Json)
     {

@@ -62,7 +62,7 @@ public sealed class RotateLinkKeyScriptTests : IDisposable
         var run = await bare.RunAsync(Script);
 
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains("run azd up first", run.StandardError, StringComparison.Ordinal);
+        Assert.Contains("lacks the provision's outputs (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_KEY_VAULT_NAME, AZURE_FUNCTION_APP_NAME); run azd up (or azd provision) first", run.StandardError, StringComparison.Ordinal);
         Assert.Equal(OldLinkKey, bare.Secrets()["onboarding-signing-key"]);
         Assert.Empty(bare.Deployments());
         Assert.Equal(0, bare.Restarts);

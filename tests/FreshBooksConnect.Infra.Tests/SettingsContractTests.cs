@@ -56,6 +56,7 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
     [InlineData("FreshBooks__Scopes")]
     [InlineData("Events__WebhookUrl")]
     [InlineData("FreshBooks__Scopes", "Events__WebhookUrl")]
+    [InlineData("FreshBooks__UsePkce")]
     [InlineData("Onboarding__ProductName", "Onboarding__ConfirmPage")]
     public void App_configured_with_exactly_the_templates_settings_passes_its_start_up_validation(params string[] optional)
     {

@@ -41,7 +41,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     private Dictionary<string, AppSetting> Settings => compiled.AppSettings().ToDictionary(setting => setting.Name);
 
     [Fact]
-    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_the_webhook_url_and_the_onboarding_page_settings()
+    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_PKCE_the_webhook_url_and_the_onboarding_page_settings()
     {
         var settings = compiled.AppSettings();
 
@@ -50,7 +50,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             RequiredSettings.Order(StringComparer.Ordinal),
             settings.Where(setting => !setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
         Assert.Equal(
-            ["Events__WebhookUrl", "FreshBooks__Scopes", "Onboarding__ConfirmPage", "Onboarding__ProductName"],
+            ["Events__WebhookUrl", "FreshBooks__Scopes", "FreshBooks__UsePkce", "Onboarding__ConfirmPage", "Onboarding__ProductName"],
             settings.Where(setting => setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
     }
 
@@ -65,6 +65,19 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
         Assert.StartsWith("[if(empty(parameters('freshBooksScopes')), createArray(),", variable, StringComparison.Ordinal);
         Assert.Equal("parameters('freshBooksScopes')", scopes.Value);
         Assert.Equal("[parameters('freshBooksScopes')]", (string?)compiled.App.Resolve(JsonValue.Create("[parameters('freshBooksScopes')]")));
+    }
+
+    [Fact]
+    public void PKCE_setting_is_set_to_true_only_when_the_use_PKCE_parameter_is_true()
+    {
+        var pkce = Settings["FreshBooks__UsePkce"];
+        var variable = (string)compiled.App.Template["variables"]!.AsObject()
+            .Single(pair => pair.Value is JsonValue value && ((string?)value)?.Contains("'FreshBooks__UsePkce'", StringComparison.Ordinal) == true)
+            .Value!;
+
+        Assert.StartsWith("[if(parameters('freshBooksUsePkce'), createArray(", variable, StringComparison.Ordinal);
+        Assert.EndsWith(", createArray())]", variable, StringComparison.Ordinal);
+        Assert.Equal("'true'", pkce.Value);
     }
 
     [Fact]
@@ -512,6 +525,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["freshBooksClientId"] = "${FRESHBOOKS_CLIENT_ID}",
             ["freshBooksClientSecret"] = "${FRESHBOOKS_CLIENT_SECRET}",
             ["freshBooksScopes"] = "${FRESHBOOKS_SCOPES}",
+            ["freshBooksUsePkce"] = "${FRESHBOOKS_USE_PKCE}",
             ["eventsWebhookUrl"] = "${EVENTS_WEBHOOK_URL}",
             ["onboardingProductName"] = "${ONBOARDING_PRODUCT_NAME}",
             ["onboardingConfirmPage"] = "${ONBOARDING_CONFIRM_PAGE}",

@@ -5,12 +5,15 @@ namespace FreshBooksConnect.IntegrationTests;
 
 /// <summary>
 /// Runs a test's action right after FreshBooks answered a call of the app (before the app does anything with the answer):
-/// "storage goes down just after FreshBooks issued a pair", exactly.
+/// "storage goes down just after FreshBooks issued a pair", exactly; or, for a code exchange, just before it is sent.
 /// </summary>
 public sealed class FreshBooksHooks
 {
     /// <summary>After a refresh answered with a pair.</summary>
     public Func<TokenGrant, Task>? AfterRefresh { get; set; }
+
+    /// <summary>Before a code exchange, with the PKCE verifier the app sends (null without PKCE).</summary>
+    public Func<string?, Task>? BeforeExchange { get; set; }
 
     /// <summary>After a code exchange answered with a pair.</summary>
     public Func<TokenGrant, Task>? AfterExchange { get; set; }
@@ -22,11 +25,16 @@ public sealed class FreshBooksHooks
 
     private sealed class Client(IFreshBooksClient inner, FreshBooksHooks hooks) : IFreshBooksClient
     {
-        public Uri BuildAuthorizeUrl(string state) => inner.BuildAuthorizeUrl(state);
+        public Uri BuildAuthorizeUrl(string state, string? codeVerifier) => inner.BuildAuthorizeUrl(state, codeVerifier);
 
-        public async Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, CancellationToken cancellationToken)
+        public async Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, string? codeVerifier, CancellationToken cancellationToken)
         {
-            var answer = await inner.ExchangeCodeAsync(code, cancellationToken);
+            if (hooks.BeforeExchange is { } before)
+            {
+                await before(codeVerifier);
+            }
+
+            var answer = await inner.ExchangeCodeAsync(code, codeVerifier, cancellationToken);
             if (answer.IsSuccess && hooks.AfterExchange is { } hook)
             {
                 await hook(answer.Value!);

@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
+using FreshBooksConnect.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace FreshBooksConnect.IntegrationTests;
 
@@ -21,14 +18,13 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
     private readonly HttpClient _emulator;
     private readonly ConcurrentQueue<Recorded> _requests = new();
 
-    private FreshBooksRecorder(WebApplication app, Uri emulator, Uri baseUri)
+    private FreshBooksRecorder(WebApplication app, Uri emulator)
     {
         _app = app;
-        BaseUri = baseUri;
         _emulator = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = emulator };
     }
 
-    public Uri BaseUri { get; }
+    public Uri BaseUri { get; private set; } = null!;
 
     public IReadOnlyList<Recorded> Requests => [.. _requests];
 
@@ -38,22 +34,21 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
     /// <summary>While set, a request to <see cref="HoldPath"/> is answered here: the first part, then the rest once this completes.</summary>
     public TaskCompletionSource? Hold { get; set; }
 
+    /// <summary>A request to this path is never answered: it waits until its caller goes away (FreshBooks hanging).</summary>
+    public string? StallPath { get; set; }
+
+    /// <summary>Completes when a request to <see cref="StallPath"/> arrived.</summary>
+    public TaskCompletionSource Stalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Completes when the held request's first body bytes arrived.</summary>
     public TaskCompletionSource FirstBodyBytes { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static async Task<FreshBooksRecorder> StartAsync(Uri emulator)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var recorder = new FreshBooksRecorder(app, emulator, new Uri($"http://127.0.0.1:{port}/"));
+        var app = LoopbackApp.Create();
+        var recorder = new FreshBooksRecorder(app, emulator);
         app.Run(recorder.HandleAsync);
-        await app.StartAsync();
+        recorder.BaseUri = await LoopbackApp.StartAsync(app);
         return recorder;
     }
 
@@ -62,6 +57,14 @@ public sealed class FreshBooksRecorder : IAsyncDisposable
         var request = http.Request;
         var pathAndQuery = request.Path + request.QueryString;
         var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        if (request.Path == StallPath)
+        {
+            _requests.Enqueue(new Recorded(request.Method, pathAndQuery, headers, [], 0, []));
+            Stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, http.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
         if (Hold is { } hold && request.Path == HoldPath)
         {
             var received = await ReadInPiecesAsync(request.Body, http.RequestAborted);

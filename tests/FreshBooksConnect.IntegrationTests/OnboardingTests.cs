@@ -176,8 +176,9 @@ public sealed class OnboardingTests(ConnectStack stack) : IAsyncLifetime
         var state = new string('A', 43);
         var (status, page) = await App.CallbackAsync(new Uri(App.Host.BaseUri, $"api/callback?code=abc123&state={state}"));
 
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("This sign-in is not known", page);
+        // The same answer as a known state without its cookie: an unknown state tells nothing about the others.
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("Please finish in the same browser", page);
         await AssertNoConnectionAndNoTokenCallAsync();
     }
 

@@ -302,6 +302,28 @@ public sealed class ProxyTests(ConnectStack stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_cut_short_because_the_instance_stops_answers_503_with_Retry_After_instead_of_an_empty_200()
+    {
+        await using var recorder = await FreshBooksRecorder.StartAsync(stack.Emulator.BaseUri);
+        var app = await StartAppAsync(s => s["FreshBooks:ApiUrl"] = recorder.BaseUri.AbsoluteUri);
+        var (_, _, id) = await app.ConnectAsync("acme");
+        recorder.StallPath = $"/accounting/account/{Account}/users/clients";
+
+        // FreshBooks has the call and has not answered when the instance is told to stop (a scale-in, a deploy).
+        var call = app.Api.GetAsync(Proxied(id, $"accounting/account/{Account}/users/clients"));
+        await recorder.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var stopping = app.Host.DisposeAsync().AsTask();
+        using var answer = await call.WaitAsync(TimeSpan.FromSeconds(30));
+        await stopping;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), answer.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        var problem = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.EndsWith("instance-stopping", problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Calls_over_the_per_connection_limit_answer_429_while_other_connections_go_on()
     {
         var app = await StartAppAsync(s => s["Proxy:MaxConcurrentPerConnection"] = "1");

@@ -193,6 +193,57 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
     }
 
+    [Fact]
+    public async Task A_used_expired_or_unknown_state_without_its_cookie_gets_one_answer_that_reveals_nothing()
+    {
+        // A consent that completed and one left to expire, both with a return URL, in the browser that started them.
+        using var owner = new Browser(App);
+        var completed = await stack.Emulator.ApproveAsync(await owner.StartAsync((await App.CreateLinkAsync("done", ConnectStack.ReturnUrlPrefix + "done")).Url));
+        using (var finished = await owner.Client.GetAsync(completed))
+        {
+            Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+        }
+
+        var expired = await stack.Emulator.ApproveAsync(await owner.StartAsync((await App.CreateLinkAsync("slow", ConnectStack.ReturnUrlPrefix + "slow")).Url));
+        stack.Clock.Advance(TimeSpan.FromMinutes(11));
+        var unknown = new Uri(App.Host.BaseUri, $"api/callback?code=abc123&state={new string('A', 43)}");
+        var before = await Probe.SnapshotAsync(stack);
+        var calls = stack.Emulator.Calls.Count;
+
+        // Whoever holds only the callback address (history, a log) learns neither that it completed nor where it leads.
+        var answers = new List<string>();
+        foreach (var (what, redirect) in new[] { ("completed", completed), ("expired", expired), ("unknown", unknown) })
+        {
+            using var stranger = new Browser(App);
+            using var response = await stranger.Client.GetAsync(redirect);
+            var page = await response.Content.ReadAsStringAsync();
+
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{what} state: expected 403, got {(int)response.StatusCode}");
+            Assert.Contains("Please finish in the same browser", page);
+            Assert.DoesNotContain("saas.example", page);
+            Assert.DoesNotContain("already", page, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("expired", page, StringComparison.OrdinalIgnoreCase);
+            Assert.False(response.Headers.Contains("Set-Cookie"), $"{what} state: a cookie was set");
+            answers.Add(page);
+        }
+
+        Assert.Single(answers.Distinct(StringComparer.Ordinal));
+        Assert.Equal(before, await Probe.SnapshotAsync(stack));
+        Assert.Equal(calls, stack.Emulator.Calls.Count);
+
+        // The browser that started them is still told what happened, with its way back.
+        using var again = await owner.Client.GetAsync(completed);
+        var againPage = await again.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Contains("FreshBooks is already connected", againPage);
+        Assert.Contains($"href=\"{ConnectStack.ReturnUrlPrefix}done\"", againPage);
+        using var late = await owner.Client.GetAsync(expired);
+        var latePage = await late.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, late.StatusCode);
+        Assert.Contains("This sign-in has expired", latePage);
+        Assert.Contains($"href=\"{ConnectStack.ReturnUrlPrefix}slow\"", latePage);
+    }
+
     // ---- 3. The cookie Start sets ------------------------------------------------------------------------------------
 
     [Fact]
@@ -464,7 +515,24 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
     public async Task No_token_code_state_link_cookie_key_or_client_secret_reaches_any_log_line_over_a_whole_lifecycle()
     {
         var capture = new CapturingLoggerProvider();
-        var app = await stack.StartAppAsync(services: s => s.AddLogging(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Trace)));
+
+        // With PKCE, so its verifier is hunted for too.
+        string? codeVerifier = null;
+        var hooks = new FreshBooksHooks
+        {
+            BeforeExchange = v =>
+            {
+                codeVerifier = v;
+                return Task.CompletedTask;
+            },
+        };
+        var app = await stack.StartAppAsync(
+            s => s["FreshBooks:UsePkce"] = "true",
+            services: s =>
+            {
+                s.AddLogging(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Trace));
+                hooks.AddTo(s);
+            });
         var secrets = new Dictionary<string, string>
         {
             ["client secret"] = ConnectStack.ClientSecret,
@@ -485,6 +553,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         secrets["authorization code"] = query["code"]!;
         secrets["state"] = query["state"]!;
         Assert.Equal(HttpStatusCode.OK, (await app.CallbackAsync(redirect)).Status);
+        secrets["PKCE code verifier"] = Assert.IsType<string>(codeVerifier);
         AddTokens(secrets, "connect", await RenewalDriver.ConnectionAsync(app, id));
 
         // A renewal by the sweep and the queue.
@@ -624,7 +693,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
 
             // Callback outcomes.
             await PageAsync("callback without anything", At("api/callback"), HttpStatusCode.BadRequest);
-            await PageAsync("callback with unknown state", At($"api/callback?code=abc&state={new string('B', 43)}"), HttpStatusCode.BadRequest);
+            await PageAsync("callback with unknown state", At($"api/callback?code=abc&state={new string('B', 43)}"), HttpStatusCode.Forbidden);
 
             var redirect = await stack.Emulator.ApproveAsync(await browser.StartAsync((await App.CreateLinkAsync("pages")).Url));
             using (var stranger = new Browser(App))

@@ -206,6 +206,25 @@ public sealed class HttpTriggerTests
     }
 
     [Fact]
+    public async Task An_invocation_cut_short_by_the_instance_stopping_answers_503_with_Retry_After_while_its_client_waits()
+    {
+        var host = await LocalFunctionsHost.StartAsync(SampleApp.Options());
+        using var client = host.Client();
+
+        var call = client.GetAsync("sample/wait");
+        await host.Log().WaitForAsync(i => i.FunctionName == "Wait", TimeSpan.FromSeconds(20));
+        var stopping = host.DisposeAsync().AsTask();
+        using var response = await call.WaitAsync(TimeSpan.FromSeconds(30));
+        await stopping;
+
+        // Not a 500: nothing went wrong with the request, and the client can send it again (to another instance).
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("This instance is stopping", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString());
+    }
+
+    [Fact]
     public async Task A_function_disabled_by_setting_is_not_served()
     {
         var options = SampleApp.Options();

@@ -89,9 +89,15 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
     }
 
     /// <summary>Every connection ends active with a working token renewed after the faults, unless its loss is accounted for.</summary>
-    public InvariantResult EveryOtherConnectionWorks(IReadOnlyList<FinalConnection> final, DateTimeOffset settledFrom)
+    public InvariantResult EveryOtherConnectionWorks(IReadOnlyList<FinalConnection> final, IReadOnlyList<Connection> lost, DateTimeOffset settledFrom)
     {
         var evidence = new List<string>();
+        var lostReasons = new Dictionary<string, int>();
+        foreach (var row in lost)
+        {
+            CountLoss(row, lostReasons, evidence, "needed a new consent when the faults stopped");
+        }
+
         int active = 0, renewed = 0, reconsent = 0, deleted = 0;
         var reasons = new Dictionary<string, int>();
         var rows = final.ToDictionary(f => f.Row.Id, StringComparer.Ordinal);
@@ -137,17 +143,16 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
 
                     break;
                 case ConnectionStatus.NeedsReconsent:
+                    // The settle phase consents every such connection again: one still here was lost again with no fault, or its
+                    // customer's new consent failed.
                     reconsent++;
-                    var cause = grant is null ? null
-                        : grant.RevokedBy == "soak" ? "its grant was revoked at FreshBooks"
-                        : grant.Pairs.Where(p => p != pair && pair is not null && p.IssuedAt >= pair.IssuedAt).Select(WhyLost).FirstOrDefault(w => w is not null);
-                    if (cause is null)
+                    if (lost.Any(l => l.Id == row.Id))
                     {
-                        evidence.Add($"{row.Id} needs a new consent ({row.StatusReason}) with no cause the soak knows: it holds {TokenLedger.Redacted(row.RefreshToken)} of grant {grant?.Id.ToString(CultureInfo.InvariantCulture) ?? "unknown"}");
+                        evidence.Add($"{row.Id} still needs a new consent ({row.StatusReason}) after its customer consented again with the faults off");
                     }
                     else
                     {
-                        reasons[cause] = reasons.GetValueOrDefault(cause) + 1;
+                        CountLoss(row, reasons, evidence, "needs a new consent");
                     }
 
                     break;
@@ -158,7 +163,8 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
         }
 
         var figures = $"{active} active ({renewed} renewed after the faults stopped, each token accepted by FreshBooks), " +
-            $"{reconsent} need a new consent ({Describe(reasons)}), {deleted} deleted";
+            $"{reconsent} need a new consent ({Describe(reasons)}), {deleted} deleted; " +
+            $"{lost.Count} had needed a new consent when the faults stopped ({Describe(lostReasons)}) and were consented again";
         return new InvariantResult("every other connection ends active with a working token and renews again", evidence.Count == 0, figures, evidence);
     }
 
@@ -261,7 +267,8 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
             evidence.Add($"event {twice.Key} is in the feed {twice.Count()} times");
         }
 
-        foreach (var (leaking, kind) in feed.Select(e => (e, kind: stack.Watch.SecretIn(e.GetRawText()))).Where(l => l.kind is not null).Take(5))
+        var secretIn = stack.Watch.SecretFinder();
+        foreach (var (leaking, kind) in feed.Select(e => (e, kind: secretIn(e.GetRawText()))).Where(l => l.kind is not null).Take(5))
         {
             evidence.Add($"event {leaking.GetProperty("id").GetString()} ({leaking.GetProperty("type").GetString()}) holds {kind}");
         }
@@ -361,6 +368,24 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
 
         var figures = $"{stack.Answers.DeadTokens.Count} tokens handed out dead: {accounted.Values.Sum()} accounted for ({Describe(accounted)}), {evidence.Count} not";
         return new InvariantResult("no token handed out that FreshBooks had killed before it was asked for", evidence.Count == 0, figures, evidence);
+    }
+
+    /// <summary>Counts why a connection needing a new consent lost its grant; evidence when the soak knows no cause.</summary>
+    private void CountLoss(Connection row, Dictionary<string, int> reasons, List<string> evidence, string what)
+    {
+        var pair = stack.Ledger.ByRefreshToken(row.RefreshToken);
+        var grant = pair?.Grant;
+        var cause = grant is null ? null
+            : grant.RevokedBy == "soak" ? "its grant was revoked at FreshBooks"
+            : grant.Pairs.Where(p => p != pair && pair is not null && p.IssuedAt >= pair.IssuedAt).Select(WhyLost).FirstOrDefault(w => w is not null);
+        if (cause is null)
+        {
+            evidence.Add($"{row.Id} {what} ({row.StatusReason}) with no cause the soak knows: it holds {TokenLedger.Redacted(row.RefreshToken)} of grant {grant?.Id.ToString(CultureInfo.InvariantCulture) ?? "unknown"}");
+        }
+        else
+        {
+            reasons[cause] = reasons.GetValueOrDefault(cause) + 1;
+        }
     }
 
     private static string Describe(Dictionary<string, int> counts) =>

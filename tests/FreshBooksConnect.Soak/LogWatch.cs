@@ -75,13 +75,13 @@ internal sealed partial class LogWatch(TokenLedger ledger)
     /// <summary>Every log file once more, against every token, code and secret known at the end.</summary>
     public void ScanFiles(IEnumerable<(int Instance, string Path)> files)
     {
-        var issued = ledger.Secrets().ToHashSet(StringComparer.Ordinal);
+        var secretIn = SecretFinder();
         var before = _leaks.Select(l => (l.Instance, l.Line)).ToHashSet();
         foreach (var (instance, path) in files.Where(f => File.Exists(f.Path)))
         {
             foreach (var line in File.ReadLines(path))
             {
-                if (Find(line, issued.Contains) is { } kind && !before.Contains((instance, Redact(line))))
+                if (secretIn(line) is { } kind && !before.Contains((instance, Redact(line))))
                 {
                     _leaks.Enqueue(new LeakedSecret(instance, kind, Redact(line)));
                 }
@@ -89,11 +89,14 @@ internal sealed partial class LogWatch(TokenLedger ledger)
         }
     }
 
-    /// <summary>What secret (its kind) <paramref name="text"/> holds, against everything known now; null when none.</summary>
-    public string? SecretIn(string text)
+    /// <summary>
+    /// Tells what secret (its kind) a text holds, against everything known now, or null when none. The set of tokens and codes is
+    /// built once per finder: a final check runs it over thousands of lines and events.
+    /// </summary>
+    public Func<string, string?> SecretFinder()
     {
         var issued = ledger.Secrets().ToHashSet(StringComparer.Ordinal);
-        return Find(text, issued.Contains);
+        return text => Find(text, issued.Contains);
     }
 
     private string? Find(string line, Func<string, bool> issued)

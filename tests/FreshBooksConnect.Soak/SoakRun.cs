@@ -75,14 +75,14 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
 
         Say($"{clock.Elapsed:mm\\:ss} faults stopped; settling: every instance and storage up, removals finished, every connection renewed once more");
         var settledFrom = DateTimeOffset.UtcNow;
-        var final = await SettleAsync(stack, customers, seeded, settledFrom, clock, cancellationToken);
+        var (final, lost) = await SettleAsync(stack, customers, seeded, settledFrom, clock, cancellationToken);
         await watching.CancelAsync();
         await snapshots;
 
         var results = new[]
         {
             invariants.ReusedRefreshTokens(),
-            invariants.EveryOtherConnectionWorks(final, settledFrom),
+            invariants.EveryOtherConnectionWorks(final, lost, settledFrom),
             invariants.NoServerErrors(),
             invariants.NoOrphanGrants(final),
             invariants.NoSecretsInLogs(),
@@ -124,11 +124,13 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
         }, CancellationToken.None))];
 
     /// <summary>
-    /// Faults off, storage and every instance up, unfinished removals finished; traffic goes on until every stored connection is
-    /// settled: active and renewed since the faults stopped (with a token FreshBooks accepts), or needing a new consent. Bounded by a
-    /// lease, the save time-out and three token lives (an instance killed holding a lease keeps its connection in doubt that long).
+    /// Faults off, storage and every instance up, unfinished removals finished. The connections the faults cost (needing a new
+    /// consent then: returned as they stood, for their causes to be checked) are consented again, as the SaaS, told by their
+    /// needs_reconsent events, would ask its customers. Traffic goes on until every stored connection is settled: active and
+    /// renewed since the faults stopped (with a token FreshBooks accepts), or needing a new consent. Bounded by a lease, the save
+    /// time-out and three token lives (an instance killed holding a lease keeps its connection in doubt that long).
     /// </summary>
-    private async Task<List<FinalConnection>> SettleAsync(SoakStack stack, Customers customers, Random random, DateTimeOffset settledFrom, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task<(List<FinalConnection> Final, List<Connection> Lost)> SettleAsync(SoakStack stack, Customers customers, Random random, DateTimeOffset settledFrom, Stopwatch clock, CancellationToken cancellationToken)
     {
         await stack.Azurite.RestartAsync(cancellationToken);
         foreach (var instance in stack.Instances.Where(i => !i.IsUp))
@@ -143,6 +145,8 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
             await customers.RemoveAsync(pending, random, removal.Token);
         }
 
+        var lost = new List<Connection>();
+        await ReconsentLostAsync(stack, customers, random, lost, cancellationToken);
         var deadline = DateTimeOffset.UtcNow + SoakStack.LeaseDuration + SoakStack.SaveTimeout + (3 * options.TokenLife);
         using var traffic = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var callers = StartCallers(stack, customers, settling: true, traffic.Token);
@@ -151,6 +155,14 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
         {
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
             rows = await ReadAllAsync(stack, cancellationToken) ?? rows;
+
+            // A pair lost before the faults stopped shows when the connection is next refreshed: that customer is asked too.
+            if (await ReconsentLostAsync(stack, customers, random, lost, cancellationToken))
+            {
+                deadline = Max(deadline, DateTimeOffset.UtcNow + (3 * options.TokenLife));
+                continue;
+            }
+
             var unsettled = rows.Where(r => r.Status == ConnectionStatus.Removing
                 || (r.Status == ConnectionStatus.Active && (r.LastRenewedAt < settledFrom || !stack.Emulator.IsAccessTokenValid(r.AccessToken)))).ToList();
             if (unsettled.Count == 0 || DateTimeOffset.UtcNow > deadline)
@@ -173,7 +185,35 @@ public sealed class SoakRun(SoakOptions options, TextWriter output)
             final.Add(new FinalConnection(row, served?.Token, served is { } s && stack.Emulator.IsAccessTokenValid(s.Token)));
         }
 
-        return final;
+        return (final, lost);
+    }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>
+    /// Consents again (a few tries each) every connection needing a new consent that was not consented again before; adds them,
+    /// as they stood, to <paramref name="lost"/>. True when there was any.
+    /// </summary>
+    private static async Task<bool> ReconsentLostAsync(SoakStack stack, Customers customers, Random random, List<Connection> lost, CancellationToken cancellationToken)
+    {
+        List<Connection>? rows;
+        while ((rows = await ReadAllAsync(stack, cancellationToken)) is null)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+
+        var newly = rows.Where(r => r.Status == ConnectionStatus.NeedsReconsent && lost.All(l => l.Id != r.Id)).ToList();
+        lost.AddRange(newly);
+        foreach (var row in newly)
+        {
+            var tenant = customers.All.First(c => c.ConnectionId == row.Id).TenantId;
+            for (var attempt = 0; attempt < 5 && !await customers.ConsentAsync(tenant, random, cancellationToken); attempt++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+
+        return newly.Count > 0;
     }
 
     /// <summary>Every few seconds the stored connections, so the ledger knows which pairs reached storage; skipped while storage is down.</summary>

@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace FreshBooksConnect.Testing;
 
@@ -18,28 +14,19 @@ public sealed class OtlpReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<Export> _exports = new();
     private readonly WebApplication _app;
 
-    private OtlpReceiver(WebApplication app, Uri endpoint)
+    private OtlpReceiver(WebApplication app)
     {
         _app = app;
-        Endpoint = endpoint;
     }
 
-    public Uri Endpoint { get; }
+    public Uri Endpoint { get; private set; } = null!;
 
     public IReadOnlyList<Export> Exports => [.. _exports];
 
     public static async Task<OtlpReceiver> StartAsync(Action<Export>? onExport = null)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var receiver = new OtlpReceiver(app, new Uri($"http://127.0.0.1:{port}"));
+        var app = LoopbackApp.Create();
+        var receiver = new OtlpReceiver(app);
         async Task<IResult> ReceiveAsync(HttpContext context, string source, string signal)
         {
             using var body = new MemoryStream();
@@ -59,7 +46,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
         app.MapPost("/v1/{signal}", (HttpContext context, string signal) => ReceiveAsync(context, "", signal));
         app.MapPost("/{source}/v1/{signal}", ReceiveAsync);
-        await app.StartAsync();
+        receiver.Endpoint = await LoopbackApp.StartAsync(app);
         return receiver;
     }
 

@@ -36,11 +36,11 @@ public sealed class FreshBooksClientTests
     public void Authorize_url_carries_the_app_the_redirect_and_the_state_and_scope_only_when_configured()
     {
         var (plain, _) = Create((_, _) => throw new InvalidOperationException());
-        var url = plain.BuildAuthorizeUrl("st ate");
+        var url = plain.BuildAuthorizeUrl("st ate", codeVerifier: null);
         Assert.Equal("https://auth.freshbooks.com/oauth/authorize/?response_type=code&client_id=client&redirect_uri=https%3A%2F%2Fapp.example%2Fapi%2Fcallback&state=st%20ate", url.AbsoluteUri);
 
         var (scoped, _) = Create((_, _) => throw new InvalidOperationException(), Options("user:profile:read user:clients:read"));
-        Assert.Contains("scope=user%3Aprofile%3Aread%20user%3Aclients%3Aread", scoped.BuildAuthorizeUrl("s").Query);
+        Assert.Contains("scope=user%3Aprofile%3Aread%20user%3Aclients%3Aread", scoped.BuildAuthorizeUrl("s", codeVerifier: null).Query);
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class FreshBooksClientTests
         var (client, handler) = Create((_, _) => Json(HttpStatusCode.OK,
             $$$"""{"access_token":"a1","token_type":"Bearer","expires_in":43200,"refresh_token":"r1","scope":"user:profile:read","created_at":{{{Now.ToUnixTimeSeconds()}}},"direct_buy_tokens":{}}"""));
 
-        var result = await client.ExchangeCodeAsync("the-code", default);
+        var result = await client.ExchangeCodeAsync("the-code", codeVerifier: null, default);
 
         Assert.True(result.IsSuccess);
         Assert.Equal(new TokenGrant("a1", "r1", "user:profile:read", Now.AddHours(12)), result.Value);
@@ -64,6 +64,32 @@ public sealed class FreshBooksClientTests
         Assert.Equal("the-code", sent.GetProperty("code").GetString());
         Assert.Equal("https://app.example/api/callback", sent.GetProperty("redirect_uri").GetString());
         Assert.False(sent.TryGetProperty("refresh_token", out _));
+        Assert.False(sent.TryGetProperty("code_verifier", out _));
+    }
+
+    [Fact]
+    public void Authorize_url_with_a_code_verifier_carries_its_S256_challenge_and_never_the_verifier()
+    {
+        // RFC 7636, appendix B.
+        const string Verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        var (client, _) = Create((_, _) => throw new InvalidOperationException());
+
+        var url = client.BuildAuthorizeUrl("s", Verifier);
+
+        Assert.EndsWith("&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256", url.AbsoluteUri, StringComparison.Ordinal);
+        Assert.DoesNotContain(Verifier, url.AbsoluteUri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Code_exchange_with_a_code_verifier_sends_it_beside_the_code()
+    {
+        var (client, handler) = Create((_, _) => Json(HttpStatusCode.OK, """{"access_token":"a1","token_type":"Bearer","expires_in":43200,"refresh_token":"r1","scope":"s"}"""));
+
+        await client.ExchangeCodeAsync("the-code", "the-verifier", default);
+
+        var sent = JsonDocument.Parse(Assert.Single(handler.Sent).Body!).RootElement;
+        Assert.Equal("the-code", sent.GetProperty("code").GetString());
+        Assert.Equal("the-verifier", sent.GetProperty("code_verifier").GetString());
     }
 
     [Theory]

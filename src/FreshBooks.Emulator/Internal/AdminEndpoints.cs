@@ -47,6 +47,11 @@ internal static class AdminEndpoints
 
             return Results.Json(Status(core), Answers.Json);
         });
+        admin.MapPost("/pkce", (EmulatorCore core, bool required) =>
+        {
+            core.OAuth.RequirePkce = required;
+            return Results.Json(Status(core), Answers.Json);
+        });
         admin.MapPost("/approve", (EmulatorCore core, string url, long? userId) => Decide(core, url, allow: true, userId));
         admin.MapPost("/deny", (EmulatorCore core, string url) => Decide(core, url, allow: false, null));
     }
@@ -118,9 +123,9 @@ internal static class AdminEndpoints
 
     private static StatusBody Status(EmulatorCore core) =>
         new(core.Clock.GetUtcNow(), core.Clock.Offset.TotalSeconds, core.OAuth.LiveGrantCount, core.Faults.PendingCount, core.Faults.Latency.TotalMilliseconds,
-            core.Faults.PendingApiCount, core.Faults.ApiLatency.TotalMilliseconds);
+            core.Faults.PendingApiCount, core.Faults.ApiLatency.TotalMilliseconds, core.OAuth.RequirePkce);
 
-    private sealed record StatusBody(DateTimeOffset Now, double ClockOffsetSeconds, int LiveGrantCount, int PendingFaults, double LatencyMs, int PendingApiFaults, double ApiLatencyMs);
+    private sealed record StatusBody(DateTimeOffset Now, double ClockOffsetSeconds, int LiveGrantCount, int PendingFaults, double LatencyMs, int PendingApiFaults, double ApiLatencyMs, bool RequirePkce);
 
     private sealed record Decision(string Redirect);
 

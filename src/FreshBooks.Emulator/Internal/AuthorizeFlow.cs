@@ -68,6 +68,15 @@ internal sealed class AuthorizeFlow
         }
 
         var state = parameters["state"];
+        var codeChallenge = parameters["code_challenge"];
+        var codeChallengeMethod = parameters["code_challenge_method"];
+        if (PkceProblem(codeChallenge, codeChallengeMethod) is { } pkce)
+        {
+            // RFC 7636 4.4.1: the redirect URI is known good by now, so the client hears of it there.
+            _log.Misuse(pkce.Kind, EndpointKind.Authorize, pkce.Description);
+            return AuthorizeCheck.Redirect(ErrorRedirect(redirectUri, "invalid_request", pkce.Description, state), "invalid_request");
+        }
+
         var requestedScope = parameters["scope"];
         var scopes = requestedScope is null ? SplitScopes(_options.Scopes) : SplitScopes(requestedScope);
         var unknown = scopes.Where(s => !_registeredScopes.Contains(s)).ToArray();
@@ -78,7 +87,28 @@ internal sealed class AuthorizeFlow
             return AuthorizeCheck.Redirect(ErrorRedirect(redirectUri, "invalid_scope", Description, state), "invalid_scope");
         }
 
-        return AuthorizeCheck.Valid(new AuthorizeRequest(responseType!, clientId, redirectUri, requestedScope, string.Join(' ', scopes), state, parameters["login_hint"]));
+        return AuthorizeCheck.Valid(new AuthorizeRequest(responseType!, clientId, redirectUri, requestedScope, string.Join(' ', scopes), state, parameters["login_hint"], codeChallenge, codeChallengeMethod));
+    }
+
+    /// <summary>
+    /// A challenge is optional unless <see cref="OAuthServer.RequirePkce"/>; one that is sent must be S256 (plain, which is
+    /// also what no method means, would put the verifier itself on the URL) and look like a SHA-256 in base64url.
+    /// </summary>
+    private (MisuseKind Kind, string Description)? PkceProblem(string? challenge, string? method)
+    {
+        if (challenge is null && method is null)
+        {
+            return _oauth.RequirePkce ? (MisuseKind.PkceRequired, "code_challenge is required (PKCE, code_challenge_method=S256).") : null;
+        }
+
+        if (!string.Equals(method, "S256", StringComparison.Ordinal))
+        {
+            return (MisuseKind.InvalidCodeChallenge, "Transform algorithm not supported: code_challenge_method must be S256.");
+        }
+
+        return challenge is not null && Pkce.IsS256Challenge(challenge)
+            ? null
+            : (MisuseKind.InvalidCodeChallenge, "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters).");
     }
 
     /// <summary>

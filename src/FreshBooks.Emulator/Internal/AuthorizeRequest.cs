@@ -11,7 +11,9 @@ internal sealed record AuthorizeRequest(
     string? RequestedScope,
     string Scope,
     string? State,
-    string? LoginHint)
+    string? LoginHint,
+    string? CodeChallenge = null,
+    string? CodeChallengeMethod = null)
 {
     /// <summary>The fields the consent form carries as hidden inputs, so the post can be checked against the nonce.</summary>
     public IEnumerable<KeyValuePair<string, string>> FormFields()
@@ -32,6 +34,16 @@ internal sealed record AuthorizeRequest(
         if (LoginHint is not null)
         {
             yield return new("login_hint", LoginHint);
+        }
+
+        if (CodeChallenge is not null)
+        {
+            yield return new("code_challenge", CodeChallenge);
+        }
+
+        if (CodeChallengeMethod is not null)
+        {
+            yield return new("code_challenge_method", CodeChallengeMethod);
         }
     }
 }

@@ -35,6 +35,7 @@ internal sealed class OAuthServer
     private readonly Dictionary<string, RefreshEntry> _refreshTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AccessEntry> _accessTokens = new(StringComparer.Ordinal);
     private int _liveGrants;
+    private volatile bool _requirePkce;
 
     public OAuthServer(EmulatorOptions options, TimeProvider clock, EmulatorLog log)
     {
@@ -42,6 +43,14 @@ internal sealed class OAuthServer
         _clock = clock;
         _log = log;
         _users = options.Users.ToDictionary(u => u.Id);
+        _requirePkce = options.RequirePkce;
+    }
+
+    /// <summary><see cref="EmulatorOptions.RequirePkce"/>, which a test may change while the emulator runs.</summary>
+    public bool RequirePkce
+    {
+        get => _requirePkce;
+        set => _requirePkce = value;
     }
 
     public int LiveGrantCount
@@ -60,7 +69,7 @@ internal sealed class OAuthServer
         var code = NewToken();
         lock (_gate)
         {
-            _codes[code] = new CodeEntry(request.RedirectUri, request.Scope, user, _clock.GetUtcNow() + _options.CodeLifetime);
+            _codes[code] = new CodeEntry(request.RedirectUri, request.Scope, user, _clock.GetUtcNow() + _options.CodeLifetime, request.CodeChallenge);
         }
 
         return code;
@@ -84,7 +93,7 @@ internal sealed class OAuthServer
         return null;
     }
 
-    public TokenOutcome ExchangeCode(string? code, string? redirectUri)
+    public TokenOutcome ExchangeCode(string? code, string? redirectUri, string? codeVerifier)
     {
         if (code is null || redirectUri is null)
         {
@@ -115,11 +124,38 @@ internal sealed class OAuthServer
                 return Refuse(MisuseKind.RedirectUriMismatch, "The redirect_uri is not the one used at authorize.");
             }
 
+            // Like a redirect mismatch, a PKCE refusal leaves the code usable: whoever sent a wrong verifier (the thief of a
+            // code, most likely) must not be able to spend the code of the client that holds the right one.
+            if (PkceRefusal(entry, codeVerifier) is { } refusal)
+            {
+                return refusal;
+            }
+
             var grant = new Grant(entry.User, entry.Scope, entry.RedirectUri, now);
             entry.Grant = grant;
             _liveGrants++;
             return new TokenOutcome(IssuePair(grant, now), null);
         }
+    }
+
+    private TokenOutcome? PkceRefusal(CodeEntry entry, string? codeVerifier)
+    {
+        if (entry.CodeChallenge is { } challenge)
+        {
+            return Pkce.Verifies(codeVerifier, challenge)
+                ? null
+                : Refuse(MisuseKind.CodeVerifierMismatch, codeVerifier is null
+                    ? "The code was issued with a code_challenge, and no code_verifier was sent."
+                    : "The code_verifier does not match the code_challenge sent at authorize.");
+        }
+
+        if (codeVerifier is not null)
+        {
+            // RFC 9700 2.1.1: else a client tricked into leaving the challenge out (a downgrade) would not notice.
+            return Refuse(MisuseKind.CodeVerifierMismatch, "A code_verifier was sent for a code issued without a code_challenge.");
+        }
+
+        return RequirePkce ? Refuse(MisuseKind.PkceRequired, "The code was issued without a code_challenge, and PKCE is required.") : null;
     }
 
     public TokenOutcome Refresh(string? refreshToken, string? redirectUri)
@@ -262,12 +298,15 @@ internal sealed class OAuthServer
         given is not null && CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected));
 
-    private sealed class CodeEntry(string redirectUri, string scope, EmulatedUser user, DateTimeOffset expiresAt)
+    private sealed class CodeEntry(string redirectUri, string scope, EmulatedUser user, DateTimeOffset expiresAt, string? codeChallenge)
     {
         public string RedirectUri { get; } = redirectUri;
         public string Scope { get; } = scope;
         public EmulatedUser User { get; } = user;
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        /// <summary>The S256 code_challenge sent at authorize, if any: the code is then exchanged only with its verifier.</summary>
+        public string? CodeChallenge { get; } = codeChallenge;
         public Grant? Grant { get; set; }
     }
 

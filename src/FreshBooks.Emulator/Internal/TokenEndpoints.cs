@@ -157,7 +157,7 @@ internal static class TokenEndpoints
         switch (grantType)
         {
             case "authorization_code":
-                return core.OAuth.ExchangeCode(parameters["code"], parameters["redirect_uri"]);
+                return core.OAuth.ExchangeCode(parameters["code"], parameters["redirect_uri"], parameters["code_verifier"]);
             case "refresh_token":
                 return core.OAuth.Refresh(parameters["refresh_token"], parameters["redirect_uri"]);
             case null:

@@ -187,6 +187,14 @@ internal static class HttpEndpoints
         {
             // The client went away; nothing to answer.
         }
+        catch (Exception) when (stopping.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            // The instance is stopping and the invocation ended with it while its client still waits: nothing is wrong with
+            // the request, so it is asked to send it again (another instance, or this one restarted, takes it), not told 500.
+            http.Response.Clear();
+            http.Response.Headers.RetryAfter = "1";
+            await ProblemAsync(http, StatusCodes.Status503ServiceUnavailable, "This instance is stopping", "The app is shutting down. Send the request again.");
+        }
         catch (Exception)
         {
             // Logged by the invoker. The body says nothing about the exception, as in Azure.

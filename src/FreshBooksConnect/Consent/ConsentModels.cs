@@ -70,6 +70,8 @@ public enum CallbackOutcome
 
     /// <summary>State or code missing or malformed.</summary>
     InvalidRequest,
+
+    /// <summary>No consent has this state; the browser sees the <see cref="BrowserMismatch"/> page.</summary>
     UnknownState,
     ExpiredState,
 
@@ -82,7 +84,10 @@ public enum CallbackOutcome
     /// <summary>Another FreshBooks identity than the connection's, and the link does not allow a change; nothing was stored.</summary>
     IdentityChangeRefused,
 
-    /// <summary>The callback came without the cookie of the browser that started the consent (login CSRF).</summary>
+    /// <summary>
+    /// The callback came without the cookie of the browser that started the consent (login CSRF, or a replay by someone who
+    /// holds only the address). Checked before anything else about the state, so it says nothing about the consent.
+    /// </summary>
     BrowserMismatch,
 
     /// <summary>FreshBooks refused the code: expired (over 5 minutes), used or unknown.</summary>
@@ -102,7 +107,6 @@ public sealed record CallbackResult(
     CallbackOutcome Outcome,
     Connection? Connection = null,
     string? ReturnUrl = null,
-    string? CookieToClear = null,
     string? Error = null,
     string? ConnectionId = null,
     TenantLabel? Tenant = null);

@@ -184,6 +184,7 @@ public sealed partial class ConsentService(
     {
         var state = RandomToken();
         var binding = RandomToken();
+        var usePkce = freshBooksOptions.Value.UsePkce;
         var now = time.GetUtcNow();
         var stateHash = Hash(state);
         await states.AddAsync(
@@ -197,6 +198,7 @@ public sealed partial class ConsentService(
                 LinkId = claims?.LinkId,
                 LinkExpiresAt = claims?.ExpiresAt,
                 AllowIdentityChange = claims?.AllowIdentityChange ?? false,
+                UsesPkce = usePkce,
                 CreatedAt = now,
                 ExpiresAt = now + _onboarding.StateLifetime,
             },
@@ -204,7 +206,8 @@ public sealed partial class ConsentService(
 
         ConnectTelemetry.TagConnection(claims?.ConnectionId);
         Log.ConsentStarted(logger, claims?.ConnectionId);
-        return new StartResult(StartOutcome.Redirect, freshBooks.BuildAuthorizeUrl(state), new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
+        var consentUrl = freshBooks.BuildAuthorizeUrl(state, usePkce ? CodeVerifier(binding) : null);
+        return new StartResult(StartOutcome.Redirect, consentUrl, new BrowserBinding(CookieName(stateHash), binding, _onboarding.StateLifetime, SecureCookies));
     }
 
     private async Task<CallbackResult> FinishAsync(CallbackRequest request, CancellationToken cancellationToken)
@@ -222,7 +225,18 @@ public sealed partial class ConsentService(
         var pending = await states.FindAsync(stateHash, cancellationToken).ConfigureAwait(false);
         if (pending is null)
         {
+            // The browser is shown the page of a known state without its cookie: an unknown state tells nothing about the others.
             return new CallbackResult(CallbackOutcome.UnknownState);
+        }
+
+        // The cookie comes before anything the state could tell: whoever holds only the callback's address (history, a log)
+        // must not learn that the consent completed, or expired, nor where it returns to.
+        var cookieName = CookieName(stateHash);
+        var cookie = request.ReadCookie(cookieName);
+        if (cookie is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(cookie)), Encoding.ASCII.GetBytes(pending.BrowserBindingHash)))
+        {
+            Log.BrowserMismatch(logger);
+            return new CallbackResult(CallbackOutcome.BrowserMismatch);
         }
 
         // Checked again before any page links to it: the allow-list may have narrowed since the link was signed.
@@ -231,7 +245,6 @@ public sealed partial class ConsentService(
             pending = pending with { ReturnUrl = null };
         }
 
-        var cookieName = CookieName(stateHash);
         if (pending.ConsumedAt is not null)
         {
             return new CallbackResult(CallbackOutcome.AlreadyUsed, ReturnUrl: pending.ReturnUrl, ConnectionId: pending.ConnectionId);
@@ -240,13 +253,6 @@ public sealed partial class ConsentService(
         if (pending.ExpiresAt <= time.GetUtcNow())
         {
             return new CallbackResult(CallbackOutcome.ExpiredState, ReturnUrl: pending.ReturnUrl);
-        }
-
-        var cookie = request.ReadCookie(cookieName);
-        if (cookie is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(cookie)), Encoding.ASCII.GetBytes(pending.BrowserBindingHash)))
-        {
-            Log.BrowserMismatch(logger);
-            return new CallbackResult(CallbackOutcome.BrowserMismatch);
         }
 
         // Take the state before calling FreshBooks: of two callbacks with it, only one may spend the code.
@@ -260,7 +266,7 @@ public sealed partial class ConsentService(
         {
             var declined = request.Error == "access_denied";
             Log.ConsentDeclined(logger, request.Error);
-            return new CallbackResult(declined ? CallbackOutcome.Declined : CallbackOutcome.ConsentFailed, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName, Error: request.Error);
+            return new CallbackResult(declined ? CallbackOutcome.Declined : CallbackOutcome.ConsentFailed, ReturnUrl: pending.ReturnUrl, Error: request.Error);
         }
 
         // The link is claimed before the code is spent: of two consents through one link, one completes; the other's code is
@@ -272,14 +278,15 @@ public sealed partial class ConsentService(
             {
                 var tenantConnection = pending.TenantId is { } t ? OnboardingLinks.ConnectionIdFor(t) : null;
                 Log.LinkAlreadyUsed(logger, tenantConnection);
-                return new CallbackResult(CallbackOutcome.LinkUsed, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+                return new CallbackResult(CallbackOutcome.LinkUsed, ReturnUrl: pending.ReturnUrl);
             }
         }
 
         var completed = false;
         try
         {
-            var result = await ExchangeAndStoreAsync(request, pending, consumed, consumedVersion, cookieName).ConfigureAwait(false);
+            var codeVerifier = pending.UsesPkce ? CodeVerifier(cookie) : null;
+            var result = await ExchangeAndStoreAsync(request, codeVerifier, pending, consumed, consumedVersion).ConfigureAwait(false);
             completed = result.Outcome == CallbackOutcome.Connected;
             return result;
         }
@@ -305,16 +312,15 @@ public sealed partial class ConsentService(
         }
     }
 
-    private async Task<CallbackResult> ExchangeAndStoreAsync(CallbackRequest request, ConsentState pending, ConsentState consumed, string consumedVersion, string cookieName)
+    private async Task<CallbackResult> ExchangeAndStoreAsync(CallbackRequest request, string? codeVerifier, ConsentState pending, ConsentState consumed, string consumedVersion)
     {
-
         // From here on the browser's cancellation no longer applies (each FreshBooks call has its own time-out): once the code is
         // exchanged, FreshBooks holds a live grant that must end up stored or revoked, whether or not the browser still waits.
-        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, CancellationToken.None).ConfigureAwait(false);
+        var exchange = await freshBooks.ExchangeCodeAsync(request.Code!, codeVerifier, CancellationToken.None).ConfigureAwait(false);
         if (!exchange.IsSuccess)
         {
             Log.CodeExchangeFailed(logger, exchange.Outcome, exchange.Error);
-            return new CallbackResult(ExchangeFailure(exchange.Outcome), ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+            return new CallbackResult(ExchangeFailure(exchange.Outcome), ReturnUrl: pending.ReturnUrl);
         }
 
         var grant = exchange.Value;
@@ -324,7 +330,7 @@ public sealed partial class ConsentService(
             // Nobody will store this grant: give it back rather than leave a live token behind.
             await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
             Log.IdentityLookupFailed(logger, identity.Outcome, identity.Error);
-            return new CallbackResult(CallbackOutcome.FreshBooksUnavailable, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+            return new CallbackResult(CallbackOutcome.FreshBooksUnavailable, ReturnUrl: pending.ReturnUrl);
         }
 
         var connectionId = pending.TenantId is { } tenant ? OnboardingLinks.ConnectionIdFor(tenant) : AnonymousPrefix + identity.Value.Id;
@@ -341,7 +347,7 @@ public sealed partial class ConsentService(
             // The grant can't be stored now, and a grant nobody stores must not stay live: revoking needs no storage.
             await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
             Log.ConnectionNotSaved(logger, connectionId, ex.Status);
-            return new CallbackResult(CallbackOutcome.Unavailable, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName);
+            return new CallbackResult(CallbackOutcome.Unavailable, ReturnUrl: pending.ReturnUrl);
         }
 
         if (connection is null)
@@ -350,7 +356,7 @@ public sealed partial class ConsentService(
             // and the grant nobody will store is given back.
             await freshBooks.RevokeAsync(grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
             Log.IdentityChangeRefused(logger, connectionId);
-            return new CallbackResult(CallbackOutcome.IdentityChangeRefused, ReturnUrl: pending.ReturnUrl, CookieToClear: cookieName, ConnectionId: connectionId);
+            return new CallbackResult(CallbackOutcome.IdentityChangeRefused, ReturnUrl: pending.ReturnUrl, ConnectionId: connectionId);
         }
 
         // The connection is stored: what follows is bookkeeping, and never turns a stored connection into an error page.
@@ -382,7 +388,7 @@ public sealed partial class ConsentService(
         }
 
         Log.Connected(logger, connectionId, identity.Value.Businesses.Count);
-        return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, cookieName, ConnectionId: connectionId, Tenant: TenantLabel.For(pending.TenantId, pending.TenantName));
+        return new CallbackResult(CallbackOutcome.Connected, connection, pending.ReturnUrl, ConnectionId: connectionId, Tenant: TenantLabel.For(pending.TenantId, pending.TenantName));
     }
 
     /// <summary>
@@ -462,6 +468,15 @@ public sealed partial class ConsentService(
     internal static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     private static string RandomToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// A consent's PKCE code_verifier (RFC 7636: 43 unreserved characters, 256 bits), derived from its browser binding instead of
+    /// stored. The consent-state row keeps only the binding's SHA-256, so a reader of the table can't compute it, nor can whoever
+    /// holds a leaked code and state: only a callback that carries the cookie of the browser that started the consent. A stolen
+    /// code redeemed through the thief's own consent goes to FreshBooks with the thief's verifier, and is refused.
+    /// </summary>
+    private static string CodeVerifier(string binding) =>
+        Base64Url.EncodeToString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(binding), "FreshBooks Connect PKCE code_verifier"u8));
 
     private static bool IsWellFormedToken(string? value) => value is { Length: 43 } && StateTokenPattern().IsMatch(value);
 

@@ -26,6 +26,12 @@ public sealed record ConsentState
     /// <summary>The link allows the connection to change FreshBooks identity (<c>"allowIdentityChange": true</c>).</summary>
     public bool AllowIdentityChange { get; init; }
 
+    /// <summary>
+    /// Start sent FreshBooks a PKCE challenge, so the exchange sends its verifier. The verifier itself is not stored: it is
+    /// derived from the browser binding, which only the browser's cookie holds.
+    /// </summary>
+    public bool UsesPkce { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset ExpiresAt { get; init; }

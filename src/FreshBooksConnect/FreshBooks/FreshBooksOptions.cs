@@ -5,7 +5,8 @@ namespace FreshBooksConnect.FreshBooks;
 /// <summary>
 /// The FreshBooks app this deployment acts as. Section <c>FreshBooks</c>: app settings
 /// <c>FreshBooks__ClientId</c>, <c>FreshBooks__ClientSecret</c>, <c>FreshBooks__RedirectUri</c>,
-/// optional <c>FreshBooks__Scopes</c>, <c>FreshBooks__AuthUrl</c>, <c>FreshBooks__ApiUrl</c>.
+/// optional <c>FreshBooks__Scopes</c>, <c>FreshBooks__AuthUrl</c>, <c>FreshBooks__ApiUrl</c>, <c>FreshBooks__Timeout</c>,
+/// <c>FreshBooks__UsePkce</c>.
 /// </summary>
 public sealed class FreshBooksOptions
 {
@@ -31,6 +32,12 @@ public sealed class FreshBooksOptions
 
     /// <summary>How long one call to FreshBooks may take (<c>FreshBooks__Timeout</c>).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Send a PKCE S256 <c>code_challenge</c> with each consent and its <c>code_verifier</c> with the code exchange
+    /// (<c>FreshBooks__UsePkce</c>). Off by default: FreshBooks does not document PKCE.
+    /// </summary>
+    public bool UsePkce { get; set; }
 }
 
 internal sealed class FreshBooksOptionsValidator : IValidateOptions<FreshBooksOptions>

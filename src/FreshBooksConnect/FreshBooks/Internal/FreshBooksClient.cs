@@ -1,8 +1,11 @@
+using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FreshBooksConnect.Diagnostics;
@@ -36,7 +39,7 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
         request is not null
         && (request.Method == HttpMethod.Get || request.RequestUri?.AbsolutePath.EndsWith("/" + RevokePath, StringComparison.Ordinal) == true);
 
-    public Uri BuildAuthorizeUrl(string state)
+    public Uri BuildAuthorizeUrl(string state, string? codeVerifier)
     {
         var query = new List<KeyValuePair<string, string>>
         {
@@ -50,6 +53,12 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
         }
 
         query.Add(new("state", state));
+        if (codeVerifier is not null)
+        {
+            query.Add(new("code_challenge", CodeChallenge(codeVerifier)));
+            query.Add(new("code_challenge_method", "S256"));
+        }
+
         var builder = new UriBuilder(_options.AuthUrl)
         {
             Query = string.Join('&', query.Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}")),
@@ -57,8 +66,8 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
         return builder.Uri;
     }
 
-    public Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, CancellationToken cancellationToken) =>
-        RequestTokenAsync(ConnectTelemetry.ExchangeCodeSpan, new TokenRequest("authorization_code", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, Code: code), cancellationToken);
+    public Task<FreshBooksResult<TokenGrant>> ExchangeCodeAsync(string code, string? codeVerifier, CancellationToken cancellationToken) =>
+        RequestTokenAsync(ConnectTelemetry.ExchangeCodeSpan, new TokenRequest("authorization_code", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, Code: code, CodeVerifier: codeVerifier), cancellationToken);
 
     public Task<FreshBooksResult<TokenGrant>> RefreshAsync(string refreshToken, CancellationToken cancellationToken) =>
         RequestTokenAsync(ConnectTelemetry.RefreshSpan, new TokenRequest("refresh_token", _options.ClientId, _options.ClientSecret, _options.RedirectUri!.AbsoluteUri, RefreshToken: refreshToken), cancellationToken);
@@ -85,6 +94,9 @@ internal sealed class FreshBooksClient(HttpClient http, IOptions<FreshBooksOptio
             },
             static (body, _) => FreshBooksAnswers.ReadIdentity(body),
             cancellationToken);
+
+    /// <summary>RFC 7636 S256: BASE64URL(SHA-256(ASCII(code_verifier))).</summary>
+    private static string CodeChallenge(string codeVerifier) => Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(codeVerifier)));
 
     private Task<FreshBooksResult<TokenGrant>> RequestTokenAsync(string spanName, TokenRequest body, CancellationToken cancellationToken) =>
         SendAsync(
@@ -234,7 +246,8 @@ internal sealed record TokenRequest(
     [property: JsonPropertyName("client_secret")] string ClientSecret,
     [property: JsonPropertyName("redirect_uri")] string RedirectUri,
     [property: JsonPropertyName("code"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code = null,
-    [property: JsonPropertyName("refresh_token"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RefreshToken = null);
+    [property: JsonPropertyName("refresh_token"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RefreshToken = null,
+    [property: JsonPropertyName("code_verifier"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CodeVerifier = null);
 
 internal sealed record RevokeRequest(
     [property: JsonPropertyName("client_id")] string ClientId,
