@@ -372,6 +372,30 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.DoesNotContain((await RenewalDriver.ConnectionAsync(App, beta)).AccessToken, list.GetRawText());
     }
 
+    [Fact]
+    public async Task Listing_connections_selects_no_token_column_and_still_lists_a_row_whose_tokens_cannot_be_read()
+    {
+        var (_, _, readable) = await App.ConnectAsync("listed");
+        var (_, _, garbled) = await App.ConnectAsync("garbled");
+        var table = stack.Tables.GetTableClient(StorageOptions.ConnectionsTableName);
+        await table.UpdateEntityAsync(new TableEntity(garbled, garbled) { ["AccessToken"] = "v1.k1.garbled", ["RefreshToken"] = "not a ciphertext" }, ETag.All, TableUpdateMode.Merge);
+        var single = await App.GetJsonAsync($"api/connections/{readable}");
+        var counter = new TableReadCounter();
+        var counted = await stack.StartAppAsync(services: counter.AddTo, instanceOf: App);
+
+        var list = await counted.GetJsonAsync("api/connections");
+
+        var query = Assert.Single(counter.Queries(StorageOptions.ConnectionsTableName));
+        var columns = (HttpUtility.ParseQueryString(query.Query)["$select"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("Status", columns);
+        Assert.DoesNotContain("AccessToken", columns);
+        Assert.DoesNotContain("RefreshToken", columns);
+        var listed = list.GetProperty("connections").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!);
+        Assert.Equal(single.GetRawText(), listed[readable].GetRawText());
+        Assert.Equal(garbled, listed[garbled].GetProperty("id").GetString());
+        Assert.DoesNotContain("v1.k1.garbled", list.GetRawText());
+    }
+
     // ---- 5. Key rotation ---------------------------------------------------------------------------------------------
 
     [Fact]
