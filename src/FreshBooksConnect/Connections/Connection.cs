@@ -93,6 +93,12 @@ public sealed record Connection
     /// </summary>
     public string? ProtectedBy { get; init; }
 
+    /// <summary>
+    /// False when a stored token is under an older key, or in the ciphertext format before issue 17 (bound to the connection id
+    /// only, not to its column and token generation): the re-encryption pass writes it again, as does any write of the row.
+    /// </summary>
+    public bool ProtectionCurrent { get; init; } = true;
+
     /// <summary>True when someone other than <paramref name="owner"/> holds an unexpired lease.</summary>
     public bool IsLeasedByOther(string owner, DateTimeOffset now) =>
         LeaseOwner is not null && LeaseOwner != owner && LeaseUntil > now;

@@ -192,7 +192,7 @@ internal sealed class TableConnectionStore(
                 await RemoveEntryAsync(after.Id, previous).ConfigureAwait(false);
             }
 
-            return new WriteResult(WriteOutcome.Written, after.At(write.Version) with { ProtectedBy = protector.CurrentKeyId });
+            return new WriteResult(WriteOutcome.Written, after.At(write.Version) with { ProtectedBy = protector.CurrentKeyId, ProtectionCurrent = true });
         }
 
         if (scheduled is { } stale)
@@ -394,8 +394,8 @@ internal sealed class TableConnectionStore(
         ["Email"] = c.Identity.Email,
         ["Businesses"] = JsonSerializer.Serialize(c.Identity.Businesses, Json),
         ["Scopes"] = c.Scopes,
-        ["AccessToken"] = protector.Protect(c.AccessToken, c.Id),
-        ["RefreshToken"] = protector.Protect(c.RefreshToken, c.Id),
+        ["AccessToken"] = protector.Protect(c.AccessToken, new TokenBinding(c.Id, TokenField.AccessToken, c.TokenGeneration)),
+        ["RefreshToken"] = protector.Protect(c.RefreshToken, new TokenBinding(c.Id, TokenField.RefreshToken, c.TokenGeneration)),
         ["AccessTokenExpiresAt"] = c.AccessTokenExpiresAt,
         ["TokenGeneration"] = c.TokenGeneration,
         ["Status"] = c.Status.ToString(),
@@ -420,8 +420,9 @@ internal sealed class TableConnectionStore(
     {
         var id = e.PartitionKey;
         var (storedAccess, storedRefresh) = (e.GetString("AccessToken") ?? "", e.GetString("RefreshToken") ?? "");
-        var readable = protector.TryUnprotect(storedAccess, id, out var accessToken)
-            & protector.TryUnprotect(storedRefresh, id, out var refreshToken);
+        var generation = e.GetInt64("TokenGeneration") ?? 0;
+        var readable = protector.TryUnprotect(storedAccess, new TokenBinding(id, TokenField.AccessToken, generation), out var accessToken)
+            & protector.TryUnprotect(storedRefresh, new TokenBinding(id, TokenField.RefreshToken, generation), out var refreshToken);
         var (accessKey, refreshKey) = (protector.KeyIdOf(storedAccess), protector.KeyIdOf(storedRefresh));
         return new Connection
         {
@@ -433,8 +434,9 @@ internal sealed class TableConnectionStore(
             RefreshToken = readable ? refreshToken : "",
             TokensReadable = readable,
             ProtectedBy = refreshKey == protector.CurrentKeyId ? accessKey : refreshKey,
+            ProtectionCurrent = protector.IsCurrent(storedAccess) && protector.IsCurrent(storedRefresh),
             AccessTokenExpiresAt = e.GetDateTimeOffset("AccessTokenExpiresAt") ?? DateTimeOffset.MinValue,
-            TokenGeneration = e.GetInt64("TokenGeneration") ?? 0,
+            TokenGeneration = generation,
             Status = StatusOf(e),
             StatusReason = e.GetString("StatusReason"),
             StatusChangedAt = e.GetDateTimeOffset("StatusChangedAt"),
