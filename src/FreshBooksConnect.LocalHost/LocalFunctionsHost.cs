@@ -56,7 +56,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>
     /// Loads the function app, checks that everything in it can be served, builds the services and starts listening.
     /// Throws <see cref="LocalHostStartupException"/> listing every unsupported trigger, binding, parameter or missing
-    /// setting, or a sample key while the host is public (<see cref="LocalHostOptions.PublicUrlSetting"/>); whatever the app's own start-up throws (e.g. options validation) comes through as is.
+    /// setting, or a sample key while the host is public (<see cref="LocalHostOptions.PublicUrlSetting"/>); whatever the
+    /// app's own start-up throws (e.g. options validation) comes through as is.
     /// </summary>
     public static async Task<LocalFunctionsHost> StartAsync(LocalHostOptions options, CancellationToken cancellationToken = default)
     {
@@ -113,8 +114,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             filters.Rules.Add(new LoggerFilterRule(null, RequestLogCategory, LogLevel.Warning, null));
         });
 
-        // Set here, after configuration is read, so no AllowedHosts setting can widen it (WebApplication's host filtering
-        // falls back to that setting only when this list is empty).
+        // Only these Host values, whatever the settings say: the framework's host filtering reads an AllowedHosts setting
+        // only when this list is empty.
         builder.Services.Configure<HostFilteringOptions>(hostFiltering => hostFiltering.AllowedHosts = [.. publicAddress.AllowedHosts]);
 
         // As ConfigureFunctionsWebApplication: IActionResults (ObjectResult, ProblemDetails) need MVC core's executors.
