@@ -8,10 +8,10 @@
 #   EVENTS_RECEIVER=yes ./run.sh              also a webhook receiver on 127.0.0.1:7090 that verifies and prints each event
 #
 # Ports: APP_PORT, EMULATOR_PORT, AZURITE_BLOB_PORT, AZURITE_QUEUE_PORT, AZURITE_TABLE_PORT, EVENTS_RECEIVER_PORT.
-# Settings come from local.settings.json (created from local.settings.sample.json when missing, never overwritten),
-# environment variables win over it, and this script sets the port-dependent ones itself (storage connection strings,
-# FreshBooks URLs, the redirect URI) so that changing a port never means editing a file. When FreshBooks__AuthUrl
-# points anywhere but this machine, no emulator is started and the app talks to that FreshBooks.
+# Settings come from local.settings.json (created from local.settings.sample.json with new random keys when missing, never
+# overwritten), environment variables win over it, and this script sets the port-dependent ones itself (storage
+# connection strings, FreshBooks URLs, the redirect URI) so that changing a port never means editing a file. When
+# FreshBooks__AuthUrl points anywhere but this machine, no emulator is started and the app talks to that FreshBooks.
 # Logs: .run/ (RUN_LOG_DIR). More in README.md, "Run it locally".
 set -euo pipefail
 
@@ -135,11 +135,40 @@ install_npm_packages() {
   fi
 }
 
+# A new local.settings.json is the sample with new random keys: the sample's are public, and the app refuses them once its
+# redirect URI is not loopback (a tunnel). The keys are made and written inside node, so none is ever an argument (ps shows
+# those), a variable here, or printed. The file appears whole or not at all (a link of a finished draft), and a run that
+# finds one, even one another run made a moment ago, keeps it.
 create_local_settings() {
-  if [[ ! -f $SETTINGS_FILE ]]; then
-    cp local.settings.sample.json "$SETTINGS_FILE"
-    info "created local.settings.json from local.settings.sample.json (yours to edit; run.sh never overwrites it)"
+  [[ -f $SETTINGS_FILE ]] && return 0
+  local draft
+  draft=$(mktemp "$SETTINGS_FILE.XXXXXX")   # readable by you alone; beside the file, so the link below can be made
+  if ! node -e '
+    const fs = require("fs");
+    const crypto = require("crypto");
+    const [sample, draft] = process.argv.slice(1);
+    const settings = JSON.parse(fs.readFileSync(sample, "utf8").replace(/^\uFEFF/, ""));
+    const base64Key = () => crypto.randomBytes(32).toString("base64");          // token encryption, link signing
+    const urlSafeKey = () => crypto.randomBytes(32).toString("base64url");      // sent in a header or ?code=
+    const fresh = {
+      Onboarding__SigningKey: base64Key,
+      Events__SigningSecret: () => "whsec_" + base64Key(),
+      LocalHost__FunctionKey: urlSafeKey,
+      LocalHost__MasterKey: urlSafeKey,
+    };
+    for (const name of Object.keys(settings.Values || {})) {
+      const make = name.startsWith("TokenProtection__Keys__") ? base64Key : fresh[name];
+      if (make) settings.Values[name] = make();
+    }
+    fs.writeFileSync(draft, JSON.stringify(settings, null, 2) + "\n");
+  ' local.settings.sample.json "$draft"; then
+    rm -f "$draft"
+    die "local.settings.json could not be made from local.settings.sample.json (see above)."
   fi
+  if ln "$draft" "$SETTINGS_FILE" 2>/dev/null; then
+    info "created local.settings.json from local.settings.sample.json with new random keys (yours to edit; run.sh never overwrites it)"
+  fi
+  rm -f "$draft"
 }
 
 # A setting as the app will see it: the environment variable when set, else local.settings.json's Values.
@@ -194,9 +223,10 @@ read_settings() {
   CLIENT_SECRET=$(setting FreshBooks__ClientSecret)
   [[ -n $CLIENT_ID && -n $CLIENT_SECRET ]] || die "FreshBooks__ClientId and FreshBooks__ClientSecret must be set (local.settings.json or the environment)."
 
-  # The local host takes its function key from this setting; fix one so the printed curl line works.
+  # The local host takes its function key from this setting; without one, one is made for this run, so the printed curl
+  # line works either way.
   FUNCTION_KEY=$(setting LocalHost__FunctionKey)
-  FUNCTION_KEY=${FUNCTION_KEY:-local-dev-function-key}
+  [[ -n $FUNCTION_KEY ]] || FUNCTION_KEY=$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))')
 
   case $FUNCTIONS_HOST in
     auto) if command -v func >/dev/null 2>&1; then HOST_KIND=func; else HOST_KIND=local; fi ;;
@@ -293,7 +323,8 @@ join_and() {
 needs_build() {
   [[ -f $BUILD_STAMP && -f $APP_OUTPUT_FILE ]] || return 0
   [[ $USE_EMULATOR == no || -f $EMULATOR_DLL ]] || return 0
-  local inputs=(src Directory.Build.props Directory.Packages.props host.json)
+  # The sample is embedded in the app and the local host (to recognise its keys).
+  local inputs=(src Directory.Build.props Directory.Packages.props host.json local.settings.sample.json)
   # Core Tools read the copy of local.settings.json the build puts next to the app.
   [[ $HOST_KIND == func ]] && inputs+=(local.settings.json)
   # Files only: a project directory's own time changes when its first build creates bin/ and obj/ in it.
@@ -355,8 +386,9 @@ start_app() {
     "Storage=$STORAGE"
     "AzureWebJobsStorage=$STORAGE"
     "FreshBooks__RedirectUri=$REDIRECT_URI"
-    "LocalHost__FunctionKey=$FUNCTION_KEY"
   )
+  # Exported, not among the settings above: start_service hands those to env as arguments, which anyone on this machine can read.
+  export LocalHost__FunctionKey=$FUNCTION_KEY
   [[ $USE_EMULATOR == yes ]] && settings+=("FreshBooks__AuthUrl=$AUTH_URL" "FreshBooks__ApiUrl=$API_URL")
   [[ $USE_RECEIVER == yes ]] && settings+=("Events__WebhookUrl=$RECEIVER_URL/events")
   if [[ $HOST_KIND == func ]]; then

@@ -25,7 +25,9 @@ public sealed record ConnectionView(
     DateTimeOffset? LastErrorAt,
     bool TokensReadable)
 {
-    public static ConnectionView From(Connection c) => new(
+    public static ConnectionView From(Connection c) => From(c.Summary());
+
+    public static ConnectionView From(ConnectionSummary c) => new(
         c.Id,
         c.TenantId,
         StatusName(c.Status),

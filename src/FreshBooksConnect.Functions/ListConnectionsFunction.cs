@@ -10,7 +10,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace FreshBooksConnect.Functions;
 
-/// <summary>All connections, a page at a time (<c>?pageSize=1..200&amp;continuationToken=...</c>); no tokens.</summary>
+/// <summary>All connections, a page at a time (<c>?pageSize=1..200&amp;continuationToken=...</c>); no tokens, none even read.</summary>
 public sealed class ListConnectionsFunction(IConnectionStore connections)
 {
     private const int DefaultPageSize = 50;
@@ -47,10 +47,10 @@ public sealed class ListConnectionsFunction(IConnectionStore connections)
             }
         }
 
-        ConnectionPage? page;
+        ConnectionSummaryPage? page;
         try
         {
-            page = await connections.ListAsync(pageSize, storageToken, cancellationToken).ConfigureAwait(false);
+            page = await connections.ListSummariesAsync(pageSize, storageToken, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is StorageUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {

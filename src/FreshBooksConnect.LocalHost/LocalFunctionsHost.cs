@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -55,7 +56,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>
     /// Loads the function app, checks that everything in it can be served, builds the services and starts listening.
     /// Throws <see cref="LocalHostStartupException"/> listing every unsupported trigger, binding, parameter or missing
-    /// setting; whatever the app's own start-up throws (e.g. options validation) comes through as is.
+    /// setting, or a sample key while the host is public (<see cref="LocalHostOptions.PublicUrlSetting"/>); whatever the
+    /// app's own start-up throws (e.g. options validation) comes through as is.
     /// </summary>
     public static async Task<LocalFunctionsHost> StartAsync(LocalHostOptions options, CancellationToken cancellationToken = default)
     {
@@ -82,6 +84,11 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         var functions = FunctionIndexer.Index(appDirectory, FunctionMetadataFile.Read(metadataPath), host, settings);
         var plan = TriggerPlan.Create(functions, settings, host, options.RunTimers, options.RunQueues, options.TimerTimeProvider.GetUtcNow());
         var keys = FunctionKeys.From(settings);
+        var publicAddress = PublicAddress.From(settings, options.PublicUrlSetting);
+        if (publicAddress.SampleKeyProblems(settings) is { Count: > 0 } sampleKeys)
+        {
+            throw new LocalHostStartupException(sampleKeys);
+        }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -106,6 +113,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
             filters.Rules.Add(new LoggerFilterRule(null, RequestLogCategory, LogLevel.Warning, null));
         });
+
+        // Only these Host values, whatever the settings say: the framework's host filtering reads an AllowedHosts setting
+        // only when this list is empty.
+        builder.Services.Configure<HostFilteringOptions>(hostFiltering => hostFiltering.AllowedHosts = [.. publicAddress.AllowedHosts]);
 
         // As ConfigureFunctionsWebApplication: IActionResults (ObjectResult, ProblemDetails) need MVC core's executors.
         builder.Services.AddMvcCore();

@@ -42,6 +42,15 @@ public sealed class LocalHostOptions
     /// </summary>
     public Action<IServiceCollection, IConfiguration>? ConfigureServices { get; set; }
 
+    /// <summary>
+    /// The setting holding the app's public address, if it has one (this repository's app: <c>FreshBooks:RedirectUri</c>, where
+    /// FreshBooks sends browsers back, e.g. through a tunnel to this machine). The host answers only requests whose Host header is
+    /// <c>localhost</c>, <c>127.0.0.1</c> or <c>[::1]</c> (any port) or that address's host; any other gets 400 and runs nothing,
+    /// so a web page can't reach the host by rebinding its own DNS name to 127.0.0.1. While the address is not loopback, the host
+    /// refuses to start with a function or master key of <c>local.settings.sample.json</c>. Null: loopback only.
+    /// </summary>
+    public string? PublicUrlSetting { get; set; } = "FreshBooks:RedirectUri";
+
     /// <summary>Run timer triggers on their schedules (and <c>runOnStartup</c>). Off: only on demand.</summary>
     public bool RunTimers { get; set; } = true;
 

@@ -17,6 +17,9 @@ public sealed partial class RunCommandTests
     /// <summary>The queue trigger polls every 2 s at most; the event sweep (every minute) is the fallback.</summary>
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(75);
 
+    /// <summary>The sample's keys: the app and the local host refuse them once the redirect URI is not loopback.</summary>
+    private static readonly string[] SampleKeySettings = ["LocalHost__FunctionKey", "LocalHost__MasterKey", "Onboarding__SigningKey", "TokenProtection__Keys__k1"];
+
     [Fact]
     public async Task Run_prints_a_working_link_and_Ctrl_C_stops_everything_it_started_so_a_second_run_works()
     {
@@ -45,6 +48,9 @@ public sealed partial class RunCommandTests
             Assert.StartsWith($"{run.EmulatorUrl}/oauth/authorize/?", location, StringComparison.Ordinal);
             Assert.Contains($"client_id={RunCommand.ClientId}&", location, StringComparison.Ordinal);
             Assert.Contains($"redirect_uri={Uri.EscapeDataString($"{run.AppUrl}/api/callback")}&", location, StringComparison.Ordinal);
+
+            // The function key reaches the app through its environment: no process shows it among its arguments.
+            Assert.All(run.Leftovers(), process => Assert.DoesNotContain(RunCommand.FunctionKey, process.CommandLine, StringComparison.Ordinal));
 
             run.Interrupt();
             await AssertStoppedCleanlyAsync(run, expectedExitCode: 130);
@@ -148,6 +154,105 @@ public sealed partial class RunCommandTests
         Assert.True(exitCode == 1, $"run.sh: exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none (still running)"}{run.Describe()}");
         Assert.Contains($"port {receiverPort} (EVENTS_RECEIVER_PORT) is already in use", run.Output, StringComparison.Ordinal);
         Assert.Empty(run.Leftovers());
+    }
+
+    [Fact]
+    public async Task On_a_checkout_without_local_settings_json_run_writes_one_with_new_random_keys_and_keeps_an_existing_one()
+    {
+        var sample = Values(File.ReadAllText(Path.Combine(Repository.Root, "local.settings.sample.json")));
+        var first = Directory.CreateTempSubdirectory("fbc-checkout-");
+        var second = Directory.CreateTempSubdirectory("fbc-checkout-");
+        try
+        {
+            var (firstText, firstOutput) = await CreateSettingsAsync("new-settings", first.FullName);
+            var (secondText, _) = await CreateSettingsAsync("new-settings-again", second.FullName);
+            var written = Values(firstText);
+            var writtenAgain = Values(secondText);
+
+            // The sample's settings, with the keys the app refuses behind a tunnel made new, in the form each needs.
+            Assert.Equal(sample.Keys.Order(StringComparer.Ordinal), written.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(SampleKeySettings, sample.Keys.Where(name => written[name] != sample[name]).Order(StringComparer.Ordinal));
+            Assert.Matches("^[A-Za-z0-9+/]{43}=$", written["TokenProtection__Keys__k1"]);
+            Assert.Matches("^[A-Za-z0-9+/]{43}=$", written["Onboarding__SigningKey"]);
+            Assert.Matches("^[A-Za-z0-9_-]{43}$", written["LocalHost__FunctionKey"]);
+            Assert.Matches("^[A-Za-z0-9_-]{43}$", written["LocalHost__MasterKey"]);
+            Assert.All(SampleKeySettings, name => Assert.NotEqual(written[name], writtenAgain[name]));
+
+            // Readable by the developer alone, and no key printed.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(first.FullName, "local.settings.json")));
+            Assert.Contains("created local.settings.json from local.settings.sample.json with new random keys", firstOutput, StringComparison.Ordinal);
+            Assert.All(SampleKeySettings, name => Assert.DoesNotContain(written[name], firstOutput, StringComparison.Ordinal));
+
+            // A second run on the first checkout keeps the file as it is.
+            var (kept, keptOutput) = await CreateSettingsAsync("kept-settings", first.FullName);
+            Assert.Equal(firstText, kept);
+            Assert.DoesNotContain("created local.settings.json", keptOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            first.Delete(recursive: true);
+            second.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_with_the_samples_keys_behind_a_tunnel_redirect_uri_stops_naming_each_key_and_the_fix()
+    {
+        var sample = Values(File.ReadAllText(Path.Combine(Repository.Root, "local.settings.sample.json")));
+
+        await using var run = RunCommand.Start("sample-keys-behind-a-tunnel", RunPorts.Free(), new Dictionary<string, string>
+        {
+            ["FreshBooks__RedirectUri"] = "https://fbc-dev.example-tunnel.app/api/callback",
+            ["TokenProtection__CurrentKeyId"] = "k1",
+            ["TokenProtection__Keys__k1"] = sample["TokenProtection__Keys__k1"],
+            ["Onboarding__SigningKey"] = sample["Onboarding__SigningKey"],
+            // The local host's own keys are checked first: not the sample's here, whatever this checkout's settings hold.
+            ["LocalHost__MasterKey"] = Guid.NewGuid().ToString("N"),
+        });
+        var exitCode = await run.WaitForExitAsync(BrowserStack.StartTimeout);
+
+        Assert.True(exitCode == 1, $"run.sh: exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none (still running)"}{run.Describe()}");
+        Assert.Contains("the app exited while starting", run.Output, StringComparison.Ordinal);
+        foreach (var setting in new[] { "TokenProtection__Keys__k1", "Onboarding__SigningKey" })
+        {
+            Assert.Contains($"{setting} holds the well-known key of local.settings.sample.json", run.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("run ./run.sh, which writes one with random keys", run.Output, StringComparison.Ordinal);
+        Assert.Empty(run.Leftovers());
+    }
+
+    /// <summary>
+    /// Runs ./run.sh in <paramref name="checkout"/>, a copy of run.sh and local.settings.sample.json alone, with its app port
+    /// taken: it writes local.settings.json if there is none, then stops at the port check. The file's text and the output.
+    /// </summary>
+    private static async Task<(string Settings, string Output)> CreateSettingsAsync(string name, string checkout)
+    {
+        foreach (var file in new[] { "run.sh", "local.settings.sample.json" })
+        {
+            File.Copy(Path.Combine(Repository.Root, file), Path.Combine(checkout, file), overwrite: true);
+        }
+
+        File.SetUnixFileMode(Path.Combine(checkout, "run.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var ports = RunPorts.Free();
+        using var occupant = new TcpListener(IPAddress.Loopback, ports.App);
+        occupant.Start();
+
+        await using var run = RunCommand.Start(name, ports, checkout: checkout);
+        var exitCode = await run.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(exitCode == 1, $"run.sh: exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none (still running)"}{run.Describe()}");
+        Assert.Contains($"port {ports.App} (APP_PORT) is already in use", run.Output, StringComparison.Ordinal);
+        var settings = Path.Combine(checkout, "local.settings.json");
+        Assert.True(File.Exists(settings), $"run.sh wrote no {settings}.{run.Describe()}");
+        return (File.ReadAllText(settings), run.Output);
+    }
+
+    private static Dictionary<string, string> Values(string settingsJson)
+    {
+        using var settings = JsonDocument.Parse(settingsJson);
+        return settings.RootElement.GetProperty("Values").EnumerateObject()
+            .ToDictionary(setting => setting.Name, setting => setting.Value.GetString()!, StringComparer.Ordinal);
     }
 
     private static async Task AssertStoppedCleanlyAsync(RunCommand run, int expectedExitCode)

@@ -43,12 +43,14 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
     };
 
     /// <summary>
-    /// What Azure resolves a Key Vault reference to where local.settings.sample.json has no value: a secret of the form
-    /// the postprovision hook creates (locally, run.sh makes the events secret per run).
+    /// What Azure resolves a Key Vault reference to for the keys: new random ones of the form the provision hooks create (the
+    /// app refuses local.settings.sample.json's well-known keys behind a public redirect URI; locally, run.sh writes random ones).
     /// </summary>
     private static readonly Dictionary<string, string> VaultValues = new(StringComparer.OrdinalIgnoreCase)
     {
         ["Events__SigningSecret"] = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["TokenProtection__Keys__k1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["Onboarding__SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
     };
 
     [Theory]
@@ -149,9 +151,9 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
 
     /// <summary>
     /// Exactly the names the compiled template sets, with the conditional ones named in <paramref name="optional"/>.
-    /// Each value: the template's own value where it is a literal (what Azure will have); else the working local value
-    /// from local.settings.sample.json (Key Vault references included, since Azure resolves them to the secret); else
-    /// the secret the vault holds; else a plausible Azure value.
+    /// Each value: the template's own value where it is a literal (what Azure will have); else, for a key, a new random
+    /// one as the vault holds; else the working local value from local.settings.sample.json (the client secret's Key Vault
+    /// reference included, since Azure resolves it to the secret); else a plausible Azure value.
     /// </summary>
     private Dictionary<string, string?> TemplateSettings(params string[] optional)
     {
@@ -169,13 +171,13 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
             {
                 settings[setting.Name] = setting.Value;
             }
-            else if (sample.TryGetValue(setting.Name, out var local))
-            {
-                settings[setting.Name] = local;
-            }
             else if (isKeyVaultReference && VaultValues.TryGetValue(setting.Name, out var secret))
             {
                 settings[setting.Name] = secret;
+            }
+            else if (sample.TryGetValue(setting.Name, out var local))
+            {
+                settings[setting.Name] = local;
             }
             else
             {

@@ -169,6 +169,9 @@ public sealed partial class BadInputTests(ConnectStack stack) : IAsyncLifetime
             $"state={unknown}&error=x&error_description={new string('d', 2000)}",
             $"state={new string('Q', 44)}&code=abc",
             $"state={new string('Q', 42)}&code=abc",
+            $"state={new string('Q', 54)}&code=abc",
+            $"state={new string('A', 54)}&code=abc",
+            $"state={new string('Q', 53)}&code=abc",
             "state=" + Huge,
             $"state={unknown}&code=" + Huge,
         };

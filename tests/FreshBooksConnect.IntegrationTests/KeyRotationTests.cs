@@ -57,10 +57,10 @@ public sealed class KeyRotationTests(ConnectStack stack) : IAsyncLifetime
         var rows = await stack.ConnectionRowsAsync();
         Assert.All(rows.Where(r => r.PartitionKey != leased), r =>
         {
-            Assert.StartsWith("v1.k2.", r.GetString("AccessToken"));
-            Assert.StartsWith("v1.k2.", r.GetString("RefreshToken"));
+            Assert.StartsWith("v2.k2.", r.GetString("AccessToken"));
+            Assert.StartsWith("v2.k2.", r.GetString("RefreshToken"));
         });
-        Assert.StartsWith("v1.k1.", rows.Single(r => r.PartitionKey == leased).GetString("RefreshToken"));
+        Assert.StartsWith("v2.k1.", rows.Single(r => r.PartitionKey == leased).GetString("RefreshToken"));
         Assert.Equal(1, Protected(await KeysAsync(rotated), "k1"));
 
         // The lease runs out (and its holder's time to save with it): the timer's next pass takes that row too.
@@ -135,7 +135,7 @@ public sealed class KeyRotationTests(ConnectStack stack) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, withFunctionKey.StatusCode);
         using var reencryptWithFunctionKey = await rotated.Api.PostAsync("api/keys/reencrypt", null);
         Assert.Equal(HttpStatusCode.Unauthorized, reencryptWithFunctionKey.StatusCode);
-        Assert.StartsWith("v1.k1.", Assert.Single(await stack.ConnectionRowsAsync()).GetString("AccessToken"));
+        Assert.StartsWith("v2.k1.", Assert.Single(await stack.ConnectionRowsAsync()).GetString("AccessToken"));
 
         using var admin = Admin(rotated);
         var text = await admin.GetStringAsync("api/keys");
@@ -168,6 +168,64 @@ public sealed class KeyRotationTests(ConnectStack stack) : IAsyncLifetime
         Assert.False(k1.GetProperty("configured").GetBoolean());
         Assert.Equal(1, k1.GetProperty("connections").GetInt32());
         Assert.Equal(id, row.PartitionKey);
+    }
+
+    [Fact]
+    public async Task A_row_in_the_ciphertext_format_before_issue_17_still_reads_and_the_pass_and_a_renewal_write_it_in_the_new_one()
+    {
+        var (_, _, id) = await App.ConnectAsync("old-format");
+        var connection = await RenewalDriver.ConnectionAsync(App, id);
+        var row = await WriteConnectionOnlyTokensAsync(id, connection);
+
+        // It reads, is served, and reading it writes nothing.
+        Assert.Equal(connection.AccessToken, (await App.GetJsonAsync($"api/connections/{id}/token")).GetProperty("accessToken").GetString());
+        Assert.Equal(row.ETag, Assert.Single(await stack.ConnectionRowsAsync()).ETag);
+        Assert.Equal(1, Protected(await KeysAsync(App), "k1"));
+
+        // The re-encryption pass rewrites it in the new format, under the same key.
+        var pass = await ReencryptAsync(App);
+        Assert.Equal(1, pass.GetProperty("rewritten").GetInt32());
+        var rewritten = Assert.Single(await stack.ConnectionRowsAsync());
+        Assert.StartsWith("v2.k1.", rewritten.GetString("AccessToken"));
+        Assert.StartsWith("v2.k1.", rewritten.GetString("RefreshToken"));
+        Assert.Equal(connection.AccessToken, (await RenewalDriver.ConnectionAsync(App, id)).AccessToken);
+        Assert.Equal(1, (await ReencryptAsync(App)).GetProperty("current").GetInt32());
+
+        // So does its next renewal.
+        await WriteConnectionOnlyTokensAsync(id, connection);
+        stack.Clock.Advance(TimeSpan.FromHours(11.5));
+        Assert.Equal(1, await RenewalDriver.SweepAndRenewAsync(stack, App));
+        var renewed = Assert.Single(await stack.ConnectionRowsAsync());
+        Assert.StartsWith("v2.k1.", renewed.GetString("AccessToken"));
+        Assert.StartsWith("v2.k1.", renewed.GetString("RefreshToken"));
+        var served = (await App.GetJsonAsync($"api/connections/{id}/token")).GetProperty("accessToken").GetString()!;
+        Assert.True(stack.Emulator.IsAccessTokenValid(served));
+        Assert.Equal(connection.TokenGeneration + 1, (await RenewalDriver.ConnectionAsync(App, id)).TokenGeneration);
+    }
+
+    /// <summary>Writes the connection's tokens as the version before issue 17 did: <c>v1</c>, bound to the connection id alone.</summary>
+    private async Task<Azure.Data.Tables.TableEntity> WriteConnectionOnlyTokensAsync(string id, Connection connection)
+    {
+        var table = stack.Tables.GetTableClient(Storage.StorageOptions.ConnectionsTableName);
+        await table.UpdateEntityAsync(
+            new Azure.Data.Tables.TableEntity(id, id)
+            {
+                ["AccessToken"] = ConnectionOnlyValue(connection.AccessToken, id),
+                ["RefreshToken"] = ConnectionOnlyValue(connection.RefreshToken, id),
+            },
+            Azure.ETag.All,
+            Azure.Data.Tables.TableUpdateMode.Merge);
+        return Assert.Single(await stack.ConnectionRowsAsync());
+    }
+
+    private string ConnectionOnlyValue(string token, string connectionId)
+    {
+        var plaintext = System.Text.Encoding.UTF8.GetBytes(token);
+        var payload = new byte[12 + plaintext.Length + 16];
+        RandomNumberGenerator.Fill(payload.AsSpan(0, 12));
+        using var aes = new AesGcm(Convert.FromBase64String(stack.EncryptionKey), 16);
+        aes.Encrypt(payload.AsSpan(0, 12), plaintext, payload.AsSpan(12, plaintext.Length), payload.AsSpan(12 + plaintext.Length), System.Text.Encoding.UTF8.GetBytes("connection:" + connectionId));
+        return "v1.k1." + System.Buffers.Text.Base64Url.EncodeToString(payload);
     }
 
     private void WithK2Current(Dictionary<string, string?> settings)

@@ -376,8 +376,8 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
 
             if (row.RowKey == row.PartitionKey)
             {
-                Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("AccessToken"));
-                Assert.Matches(@"^v1\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("RefreshToken"));
+                Assert.Matches(@"^v2\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("AccessToken"));
+                Assert.Matches(@"^v2\.k1\.[A-Za-z0-9_-]{40,}$", row.GetString("RefreshToken"));
             }
         }
     }
@@ -405,7 +405,7 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.True((int)response.StatusCode >= 500, $"expected a server error, got {(int)response.StatusCode}: {body}");
         Assert.DoesNotContain(alphaToken, body);
         Assert.DoesNotContain(betaToken, body);
-        Assert.DoesNotContain("v1.k1.", body);
+        Assert.DoesNotContain("v2.k1.", body);
         Assert.DoesNotContain("Exception", body);
 
         // Nothing was refreshed or revoked with it, and its tokens were not rewritten: the one write is the report of it.
@@ -415,6 +415,54 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         // The row it came from is unaffected.
         var stillAlpha = await App.GetJsonAsync($"api/connections/{alpha}/token");
         Assert.Equal(alphaToken, stillAlpha.GetProperty("accessToken").GetString());
+    }
+
+    [Fact]
+    public async Task Access_and_refresh_ciphertexts_swapped_in_a_row_do_not_decrypt_and_are_never_served()
+    {
+        var (_, _, id) = await App.ConnectAsync("swapped");
+        var stored = await RenewalDriver.ConnectionAsync(App, id);
+        var table = stack.Tables.GetTableClient(StorageOptions.ConnectionsTableName);
+        var row = (await table.GetEntityAsync<TableEntity>(id, id)).Value;
+
+        // Someone with write access to the table swaps the two encrypted tokens of one row.
+        await table.UpdateEntityAsync(new TableEntity(id, id) { ["AccessToken"] = row.GetString("RefreshToken"), ["RefreshToken"] = row.GetString("AccessToken") }, ETag.All, TableUpdateMode.Merge);
+
+        await AssertUnreadableAndNotServedAsync(id, stored);
+    }
+
+    [Fact]
+    public async Task A_row_put_back_to_an_earlier_pairs_ciphertexts_does_not_decrypt_and_is_never_served()
+    {
+        var (_, _, id) = await App.ConnectAsync("rolledback");
+        var table = stack.Tables.GetTableClient(StorageOptions.ConnectionsTableName);
+        var first = (await table.GetEntityAsync<TableEntity>(id, id)).Value;
+        stack.Clock.Advance(TimeSpan.FromHours(11.5));
+        Assert.Equal(1, await RenewalDriver.SweepAndRenewAsync(stack, App));
+        var renewed = await RenewalDriver.ConnectionAsync(App, id);
+        Assert.Equal(2, renewed.TokenGeneration);
+
+        // The first pair's ciphertexts put back into the row, its generation left as it is.
+        await table.UpdateEntityAsync(new TableEntity(id, id) { ["AccessToken"] = first.GetString("AccessToken"), ["RefreshToken"] = first.GetString("RefreshToken") }, ETag.All, TableUpdateMode.Merge);
+
+        await AssertUnreadableAndNotServedAsync(id, renewed);
+    }
+
+    private async Task AssertUnreadableAndNotServedAsync(string id, FreshBooksConnect.Connections.Connection before)
+    {
+        stack.Emulator.ResetLog();
+        var tampered = await Probe.SnapshotAsync(stack);
+        var tamperedRow = (await stack.ConnectionRowsAsync()).Single(r => r.PartitionKey == id);
+
+        using var response = await App.Api.GetAsync($"api/connections/{id}/token");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.True((int)response.StatusCode >= 500, $"expected a server error, got {(int)response.StatusCode}: {body}");
+        Assert.DoesNotContain(before.AccessToken, body);
+        Assert.DoesNotContain(before.RefreshToken, body);
+        Assert.Empty(stack.Emulator.Calls);
+        await Probe.AssertOnlyUnreadableReportedAsync(stack, tampered, tamperedRow);
+        Assert.False((await App.GetJsonAsync($"api/connections/{id}")).GetProperty("tokensReadable").GetBoolean());
     }
 
     [Fact]
@@ -446,6 +494,30 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         Assert.DoesNotContain((await RenewalDriver.ConnectionAsync(App, beta)).AccessToken, list.GetRawText());
     }
 
+    [Fact]
+    public async Task Listing_connections_selects_no_token_column_and_still_lists_a_row_whose_tokens_cannot_be_read()
+    {
+        var (_, _, readable) = await App.ConnectAsync("listed");
+        var (_, _, garbled) = await App.ConnectAsync("garbled");
+        var table = stack.Tables.GetTableClient(StorageOptions.ConnectionsTableName);
+        await table.UpdateEntityAsync(new TableEntity(garbled, garbled) { ["AccessToken"] = "v1.k1.garbled", ["RefreshToken"] = "not a ciphertext" }, ETag.All, TableUpdateMode.Merge);
+        var single = await App.GetJsonAsync($"api/connections/{readable}");
+        var counter = new TableReadCounter();
+        var counted = await stack.StartAppAsync(services: counter.AddTo, instanceOf: App);
+
+        var list = await counted.GetJsonAsync("api/connections");
+
+        var query = Assert.Single(counter.Queries(StorageOptions.ConnectionsTableName));
+        var columns = (HttpUtility.ParseQueryString(query.Query)["$select"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("Status", columns);
+        Assert.DoesNotContain("AccessToken", columns);
+        Assert.DoesNotContain("RefreshToken", columns);
+        var listed = list.GetProperty("connections").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!);
+        Assert.Equal(single.GetRawText(), listed[readable].GetRawText());
+        Assert.Equal(garbled, listed[garbled].GetProperty("id").GetString());
+        Assert.DoesNotContain("v1.k1.garbled", list.GetRawText());
+    }
+
     // ---- 5. Key rotation ---------------------------------------------------------------------------------------------
 
     [Fact]
@@ -453,8 +525,8 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
     {
         var (_, _, id) = await App.ConnectAsync("rotate");
         var written = Assert.Single(await stack.ConnectionRowsAsync());
-        Assert.StartsWith("v1.k1.", written.GetString("AccessToken"));
-        Assert.StartsWith("v1.k1.", written.GetString("RefreshToken"));
+        Assert.StartsWith("v2.k1.", written.GetString("AccessToken"));
+        Assert.StartsWith("v2.k1.", written.GetString("RefreshToken"));
 
         var k2 = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var rotated = await stack.StartAppAsync(
@@ -479,9 +551,9 @@ public sealed class SecurityTests(ConnectStack stack) : IAsyncLifetime
         var rows = await stack.ConnectionRowsAsync();
         var renewed = rows.Single(r => r.PartitionKey == id);
         Assert.Equal(2, renewed.GetInt64("TokenGeneration"));
-        Assert.StartsWith("v1.k2.", renewed.GetString("AccessToken"));
-        Assert.StartsWith("v1.k2.", renewed.GetString("RefreshToken"));
-        Assert.StartsWith("v1.k1.", rows.Single(r => r.PartitionKey == legacy).GetString("AccessToken"));
+        Assert.StartsWith("v2.k2.", renewed.GetString("AccessToken"));
+        Assert.StartsWith("v2.k2.", renewed.GetString("RefreshToken"));
+        Assert.StartsWith("v2.k1.", rows.Single(r => r.PartitionKey == legacy).GetString("AccessToken"));
 
         // An app that knows only k2 reads the re-encrypted row, and refuses the k1 row without serving anything.
         var onlyK2 = await stack.StartAppAsync(

@@ -243,6 +243,8 @@ public sealed class StressTests(ConnectStack stack, ITestOutputHelper output) : 
 
             public Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) => inner.ListAsync(pageSize, continuationToken, cancellationToken);
 
+            public Task<ConnectionSummaryPage?> ListSummariesAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) => inner.ListSummariesAsync(pageSize, continuationToken, cancellationToken);
+
             public Task<WriteResult> WriteAsync(ConnectionChange change, CancellationToken cancellationToken) =>
                 change.Kind == ConnectionChangeKind.Renewed && Interlocked.CompareExchange(ref fault._failed, 1, 0) == 0
                     ? throw new StorageUnavailableException("Injected: the storage service is unavailable.") { Status = 503 }

@@ -13,11 +13,15 @@ public sealed class TableReadCounter : HttpPipelinePolicy
 {
     private readonly ConcurrentDictionary<string, int> _rows = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<(string Table, Uri Uri)> _queries = new();
 
     public int RowsRead(string table) => _rows.GetValueOrDefault(table);
 
     /// <summary>Requests with <paramref name="method"/> to <paramref name="target"/>: a table name, or <c>$batch</c> for transactions.</summary>
     public int Requests(string method, string target) => _requests.GetValueOrDefault($"{method} {target}");
+
+    /// <summary>The query requests (GETs) sent to <paramref name="table"/>, in order, with their <c>$filter</c> and <c>$select</c>.</summary>
+    public IReadOnlyList<Uri> Queries(string table) => [.. _queries.Where(q => string.Equals(q.Table, table, StringComparison.OrdinalIgnoreCase)).Select(q => q.Uri)];
 
     /// <summary>Puts this counter in the pipeline of the table clients of the app whose services these are.</summary>
     public void AddTo(IServiceCollection services) => services.Configure<StorageOptions>(o => o.ConfigureClients += options =>
@@ -46,6 +50,11 @@ public sealed class TableReadCounter : HttpPipelinePolicy
         var last = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^1];
         var table = last.Split('(')[0];
         _requests.AddOrUpdate($"{message.Request.Method.Method} {table}", 1, (_, n) => n + 1);
+        if (message.Request.Method == RequestMethod.Get)
+        {
+            _queries.Enqueue((table, message.Request.Uri.ToUri()));
+        }
+
         if (message.Request.Method != RequestMethod.Get || message.Response.Status != 200)
         {
             return;

@@ -33,7 +33,7 @@ public sealed class TableConnectionStoreTests
         // After a refused write the store reads the row back; by default it holds somebody else's write.
         StoredRow(new TableEntity("t-acme", "t-acme")
         {
-            ["RefreshToken"] = _protector.Protect("someone-elses-refresh", "t-acme"),
+            ["RefreshToken"] = _protector.Protect("someone-elses-refresh", new TokenBinding("t-acme", TokenField.RefreshToken, 0)),
             ["LeaseOwner"] = "host/2",
             ["LeaseUntil"] = Now.AddMinutes(1),
             ["IdentityId"] = 42L,
@@ -75,7 +75,7 @@ public sealed class TableConnectionStoreTests
         Assert.Equal((WriteOutcome.Written, "v2"), Versioned(result));
         Assert.NotEqual("access-secret", written!.GetString("AccessToken"));
         Assert.DoesNotContain("refresh-secret", written.GetString("RefreshToken"));
-        Assert.True(_protector.TryUnprotect(written.GetString("RefreshToken")!, "t-acme", out var refresh));
+        Assert.True(_protector.TryUnprotect(written.GetString("RefreshToken")!, new TokenBinding("t-acme", TokenField.RefreshToken, written.GetInt64("TokenGeneration") ?? 0), out var refresh));
         Assert.Equal("refresh-secret", refresh);
     }
 
@@ -255,8 +255,8 @@ public sealed class TableConnectionStoreTests
     {
         var entity = new TableEntity("t-acme", "t-acme")
         {
-            ["AccessToken"] = _protector.Protect("access", "t-other"),
-            ["RefreshToken"] = _protector.Protect("refresh", "t-other"),
+            ["AccessToken"] = _protector.Protect("access", new TokenBinding("t-other", TokenField.AccessToken, 0)),
+            ["RefreshToken"] = _protector.Protect("refresh", new TokenBinding("t-other", TokenField.RefreshToken, 0)),
             ["IdentityId"] = 42L,
         };
         _table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>("t-acme", "t-acme", null, It.IsAny<CancellationToken>()))

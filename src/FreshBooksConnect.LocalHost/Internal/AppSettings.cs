@@ -9,6 +9,7 @@ namespace FreshBooksConnect.LocalHost.Internal;
 internal static partial class AppSettings
 {
     public const string LocalSettingsFileName = "local.settings.json";
+    public const string SampleSettingsFileName = "local.settings.sample.json";
 
     /// <summary>
     /// A setting by its Functions name: the configuration key itself, or with <c>__</c> read as <c>:</c>
@@ -77,9 +78,25 @@ internal static partial class AppSettings
     /// The <c>Values</c> (as configuration keys: <c>A__B</c> is <c>A:B</c>) and <c>ConnectionStrings</c> of a
     /// <c>local.settings.json</c>.
     /// </summary>
-    public static IReadOnlyDictionary<string, string?> ReadLocalSettings(string path)
+    public static IReadOnlyDictionary<string, string?> ReadLocalSettings(string path) => ReadLocalSettings(File.ReadAllBytes(path), path);
+
+    /// <summary>
+    /// The settings of the repository's <c>local.settings.sample.json</c>, embedded in this assembly: its keys are public,
+    /// so the host refuses them while it is reachable from outside this machine (<see cref="PublicAddress"/>).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> ReadSampleSettings()
     {
-        using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions
+        var name = typeof(AppSettings).Assembly.GetName().Name + "." + SampleSettingsFileName;
+        using var stream = typeof(AppSettings).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{SampleSettingsFileName} is not embedded as {name}: see FreshBooksConnect.LocalHost.csproj.");
+        using var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        return ReadLocalSettings(bytes.ToArray(), SampleSettingsFileName);
+    }
+
+    private static IReadOnlyDictionary<string, string?> ReadLocalSettings(byte[] json, string path)
+    {
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions
         {
             CommentHandling = JsonCommentHandling.Skip,
             AllowTrailingCommas = true,

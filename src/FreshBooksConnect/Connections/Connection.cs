@@ -93,6 +93,12 @@ public sealed record Connection
     /// </summary>
     public string? ProtectedBy { get; init; }
 
+    /// <summary>
+    /// False when a stored token is under an older key, or in the ciphertext format before issue 17 (bound to the connection id
+    /// only, not to its column and token generation): the re-encryption pass writes it again, as does any write of the row.
+    /// </summary>
+    public bool ProtectionCurrent { get; init; } = true;
+
     /// <summary>True when someone other than <paramref name="owner"/> holds an unexpired lease.</summary>
     public bool IsLeasedByOther(string owner, DateTimeOffset now) =>
         LeaseOwner is not null && LeaseOwner != owner && LeaseUntil > now;
@@ -228,9 +234,17 @@ public sealed record Connection
     /// </summary>
     public ConnectionChange Reencrypted(DateTimeOffset now) => new(ConnectionChangeKind.Reencrypted, this, this) { OccurredAt = now };
 
+    /// <summary>What this connection shows of itself without its tokens.</summary>
+    public ConnectionSummary Summary() => new(
+        Id, TenantId, Identity, Scopes, AccessTokenExpiresAt, Status, StatusReason, StatusChangedAt, CreatedAt, UpdatedAt, LastRenewedAt,
+        NextRenewalAt, FailedAttempts, LastError, LastErrorAt, TokensReadable);
+
     /// <summary>This connection as stored at <paramref name="version"/>: what a store hands back after a write.</summary>
     internal Connection At(string? version) => this with { Version = version };
 }
 
 /// <summary>One page of connections and the token for the next page (null on the last page).</summary>
 public sealed record ConnectionPage(IReadOnlyList<Connection> Connections, string? ContinuationToken);
+
+/// <summary>One page of connection summaries and the token for the next page (null on the last page).</summary>
+public sealed record ConnectionSummaryPage(IReadOnlyList<ConnectionSummary> Connections, string? ContinuationToken);

@@ -15,6 +15,12 @@ public interface IConnectionStore
     Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A page of connections as <see cref="ListAsync"/> pages them, without their tokens: the token columns are not even read.
+    /// Null when <paramref name="continuationToken"/> is not one this store handed out.
+    /// </summary>
+    Task<ConnectionSummaryPage?> ListSummariesAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Writes <paramref name="change"/> if the row still has <see cref="ConnectionChange.Before"/>'s version (or, for a new
     /// connection, does not exist yet). The renewal index follows: the entry for the new <see cref="Connection.NextRenewalAt"/>
     /// is written before the row points at it, the old one removed after.

@@ -16,7 +16,7 @@ public sealed record TokenKeyCount(string Id, bool Current, bool Configured, lon
 public sealed record TokenKeyUsage(string CurrentKeyId, IReadOnlyList<TokenKeyCount> Keys, long Unreadable);
 
 /// <summary>
-/// The second half of a key rotation: rewrites every connection not under the current key through the one write
+/// The second half of a key rotation: rewrites every connection not under the current key (or in an older ciphertext format) through the one write
 /// (<see cref="IConnectionStore.WriteAsync"/>, guarded by the row's version, so a renewal's write is never lost), whatever its
 /// status. A row under a lease, or whose lease ran out less than <see cref="RenewalOptions.SaveTimeout"/> ago, is left for a
 /// later pass: its holder may be saving a new pair. A pass keeps no state, so a stopped one is simply run again.
@@ -35,7 +35,7 @@ public sealed class TokenReencryption(
             pass = connection switch
             {
                 { TokensReadable: false } => pass with { Unreadable = pass.Unreadable + 1 },
-                _ when connection.ProtectedBy == protector.CurrentKeyId => pass with { Current = pass.Current + 1 },
+                { ProtectionCurrent: true } => pass with { Current = pass.Current + 1 },
                 { LeaseOwner: not null, LeaseUntil: { } until } when now < until + renewal.Value.SaveTimeout => pass with { Leased = pass.Leased + 1 },
                 _ => (await connections.WriteAsync(connection.Reencrypted(now), cancellationToken).ConfigureAwait(false)).Written
                     ? pass with { Rewritten = pass.Rewritten + 1 }

@@ -144,7 +144,7 @@ public sealed partial class ConsentService(
         var claims = validation.Claims!;
 
         // A consent that completed spent the link: whoever opens it again is told so, and nothing starts.
-        if (await linkUses.IsSpentAsync(claims.LinkId, cancellationToken).ConfigureAwait(false))
+        if (await linkUses.IsSpentAsync(claims.LinkId, claims.ExpiresAt, cancellationToken).ConfigureAwait(false))
         {
             Log.LinkAlreadyUsed(logger, claims.ConnectionId);
             return (null, new StartResult(StartOutcome.LinkUsed, ReturnUrl: claims.ReturnUrl));
@@ -170,7 +170,7 @@ public sealed partial class ConsentService(
     private bool IsConfirmed(ContinueRequest request, out string? cookieName)
     {
         cookieName = null;
-        if (!IsWellFormedToken(request.Confirmation))
+        if (request.Confirmation is not { Length: 43 } || !ConfirmationPattern().IsMatch(request.Confirmation))
         {
             return false;
         }
@@ -182,10 +182,11 @@ public sealed partial class ConsentService(
 
     private async Task<StartResult> BeginAsync(OnboardingLinkClaims? claims, CancellationToken cancellationToken)
     {
-        var state = RandomToken();
-        var binding = RandomToken();
         var usePkce = freshBooksOptions.Value.UsePkce;
         var now = time.GetUtcNow();
+        var expiresAt = ConsentStateToken.ToSeconds(now + _onboarding.StateLifetime);
+        var state = ConsentStateToken.Create(expiresAt);
+        var binding = RandomToken();
         var stateHash = Hash(state);
         await states.AddAsync(
             new ConsentState
@@ -200,7 +201,7 @@ public sealed partial class ConsentService(
                 AllowIdentityChange = claims?.AllowIdentityChange ?? false,
                 UsesPkce = usePkce,
                 CreatedAt = now,
-                ExpiresAt = now + _onboarding.StateLifetime,
+                ExpiresAt = expiresAt,
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -213,7 +214,7 @@ public sealed partial class ConsentService(
     private async Task<CallbackResult> FinishAsync(CallbackRequest request, CancellationToken cancellationToken)
     {
         // Everything is checked before anything is written or FreshBooks is called.
-        if (!IsWellFormedToken(request.State)
+        if (!ConsentStateToken.TryRead(request.State, out var stateExpiresAt)
             || (request.Error is null && !IsWellFormedCode(request.Code))
             || (request.Error is not null && (request.Error.Length > MaxErrorLength || request.Code is not null || !IsErrorText(request.Error)))
             || (request.ErrorDescription is not null && !IsErrorText(request.ErrorDescription)))
@@ -222,7 +223,7 @@ public sealed partial class ConsentService(
         }
 
         var stateHash = Hash(request.State!);
-        var pending = await states.FindAsync(stateHash, cancellationToken).ConfigureAwait(false);
+        var pending = await states.FindAsync(stateHash, stateExpiresAt, cancellationToken).ConfigureAwait(false);
         if (pending is null)
         {
             // The browser is shown the page of a known state without its cookie: an unknown state tells nothing about the others.
@@ -273,7 +274,7 @@ public sealed partial class ConsentService(
         // never exchanged. Whatever stops this consent short of a stored connection gives the link back.
         if (pending.LinkId is { } linkId)
         {
-            var claim = await linkUses.TryClaimAsync(linkId, stateHash, pending.LinkExpiresAt ?? pending.ExpiresAt, time.GetUtcNow(), LinkClaimLifetime, cancellationToken).ConfigureAwait(false);
+            var claim = await linkUses.TryClaimAsync(linkId, stateHash, LinkExpiryOf(pending), time.GetUtcNow(), LinkClaimLifetime, cancellationToken).ConfigureAwait(false);
             if (claim != LinkClaimOutcome.Claimed)
             {
                 var tenantConnection = pending.TenantId is { } t ? OnboardingLinks.ConnectionIdFor(t) : null;
@@ -294,16 +295,16 @@ public sealed partial class ConsentService(
         {
             if (!completed && pending.LinkId is { } unspent)
             {
-                await ReleaseLinkAsync(unspent, stateHash).ConfigureAwait(false);
+                await ReleaseLinkAsync(unspent, LinkExpiryOf(pending), stateHash).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task ReleaseLinkAsync(string linkId, string stateHash)
+    private async Task ReleaseLinkAsync(string linkId, DateTimeOffset linkExpiresAt, string stateHash)
     {
         try
         {
-            await linkUses.ReleaseAsync(linkId, stateHash, CancellationToken.None).ConfigureAwait(false);
+            await linkUses.ReleaseAsync(linkId, linkExpiresAt, stateHash, CancellationToken.None).ConfigureAwait(false);
         }
         catch (StorageUnavailableException ex)
         {
@@ -374,7 +375,7 @@ public sealed partial class ConsentService(
             try
             {
                 var spent = await retries.WhileWaiting.ExecuteAsync(
-                    async _ => await linkUses.MarkSpentAsync(linkId, pending.StateHash, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false),
+                    async _ => await linkUses.MarkSpentAsync(linkId, LinkExpiryOf(pending), pending.StateHash, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false),
                     CancellationToken.None).ConfigureAwait(false);
                 if (!spent)
                 {
@@ -478,7 +479,8 @@ public sealed partial class ConsentService(
     private static string CodeVerifier(string binding) =>
         Base64Url.EncodeToString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(binding), "FreshBooks Connect PKCE code_verifier"u8));
 
-    private static bool IsWellFormedToken(string? value) => value is { Length: 43 } && StateTokenPattern().IsMatch(value);
+    /// <summary>The expiry a consent's link use is kept under: the link's.</summary>
+    private static DateTimeOffset LinkExpiryOf(ConsentState pending) => pending.LinkExpiresAt ?? pending.ExpiresAt;
 
     /// <summary>
     /// RFC 6749 4.1.2.1: <c>error</c> and <c>error_description</c> are %x20-21 / %x23-5B / %x5D-7E. Anything else (CR/LF above
@@ -488,9 +490,10 @@ public sealed partial class ConsentService(
 
     private static bool IsWellFormedCode(string? code) => code is { Length: > 0 and <= MaxCodeLength } && CodePattern().IsMatch(code);
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{43}\\z", RegexOptions.CultureInvariant)]
-    private static partial Regex StateTokenPattern();
-
     [GeneratedRegex("^[A-Za-z0-9._~+/=-]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex CodePattern();
+
+    /// <summary>What <see cref="RandomToken"/> makes: 32 random bytes in base64url.</summary>
+    [GeneratedRegex("^[A-Za-z0-9_-]{43}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ConfirmationPattern();
 }

@@ -51,11 +51,15 @@ public interface IConsentStateStore
 {
     Task AddAsync(ConsentState state, CancellationToken cancellationToken);
 
-    Task<ConsentState?> FindAsync(string stateHash, CancellationToken cancellationToken);
+    /// <summary>
+    /// The state with hash <paramref name="stateHash"/> that expires at <paramref name="expiresAt"/> (what the state itself says;
+    /// null for a state made before issue 17, which carries none); null if there is none.
+    /// </summary>
+    Task<ConsentState?> FindAsync(string stateHash, DateTimeOffset? expiresAt, CancellationToken cancellationToken);
 
     /// <summary>Writes <paramref name="state"/> if the row still has its version; returns the new version, or null when another callback changed it first.</summary>
     Task<string?> TryUpdateAsync(ConsentState state, CancellationToken cancellationToken);
 
-    /// <summary>Deletes states that expired before <paramref name="now"/>; returns how many.</summary>
+    /// <summary>Deletes states and link uses that expired before <paramref name="now"/>'s minute began, reading no live one; returns how many.</summary>
     Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace FreshBooksConnect.Consent;
 
-/// <summary>Deletes consent states that expired unused (a customer who never came back from FreshBooks), on the sweep's timer.</summary>
+/// <summary>
+/// Deletes consent states that expired (a customer who never came back from FreshBooks, or one who did) and the link uses of
+/// expired links, on the sweep's timer: a range of expired rows, never a live one.
+/// </summary>
 public sealed class ConsentStatePurge(IConsentStateStore states, ILogger<ConsentStatePurge> logger)
 {
     /// <summary>How many expired states were deleted; none while storage is unavailable (a later sweep purges them).</summary>

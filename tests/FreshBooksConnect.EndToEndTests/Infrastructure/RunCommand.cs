@@ -30,15 +30,17 @@ public sealed partial class RunCommand : IAsyncDisposable
     private readonly TaskCompletionSource<string> _link = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _outputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _openStreams = 2;
+    private readonly string? _settingsFileToRemove;
     private string? _printedLink;
     private int _disposed;
 
-    private RunCommand(Process process, RunPorts ports, string runId, string logDirectory)
+    private RunCommand(Process process, RunPorts ports, string runId, string logDirectory, string? settingsFileToRemove)
     {
         _process = process;
         Ports = ports;
         RunId = runId;
         LogDirectory = logDirectory;
+        _settingsFileToRemove = settingsFileToRemove;
     }
 
     public RunPorts Ports { get; }
@@ -71,10 +73,15 @@ public sealed partial class RunCommand : IAsyncDisposable
     /// Starts <c>./run.sh</c> from the repository root. The settings that decide where FreshBooks and the redirect go
     /// are passed as environment variables, so a developer's own local.settings.json (say, pointed at a tunnel) can't
     /// change what is tested; everything else comes from local.settings.json, as for anyone running the command.
-    /// <paramref name="extra"/> adds variables, or overrides these (e.g. <c>EVENTS_RECEIVER=yes</c>).
+    /// <paramref name="extra"/> adds variables, or overrides these (e.g. <c>EVENTS_RECEIVER=yes</c>). <paramref name="checkout"/>:
+    /// another directory holding run.sh (this repository's by default). In this repository, a local.settings.json that run.sh
+    /// creates (none was there when it started) is removed when the run is disposed; a developer's own is never touched.
     /// </summary>
-    public static RunCommand Start(string name, RunPorts ports, IReadOnlyDictionary<string, string>? extra = null)
+    public static RunCommand Start(string name, RunPorts ports, IReadOnlyDictionary<string, string>? extra = null, string? checkout = null)
     {
+        var repositorySettings = Path.Combine(Repository.Root, "local.settings.json");
+        var settingsFileToRemove = checkout is null && !File.Exists(repositorySettings) ? repositorySettings : null;
+        checkout ??= Repository.Root;
         var logDirectory = Path.Combine(AppContext.BaseDirectory, "runs", name);
         if (Directory.Exists(logDirectory))
         {
@@ -86,7 +93,7 @@ public sealed partial class RunCommand : IAsyncDisposable
         // clean-up can kill the group without touching the test host's own.
         var start = new ProcessStartInfo("setsid")
         {
-            WorkingDirectory = Repository.Root,
+            WorkingDirectory = checkout,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -127,7 +134,7 @@ public sealed partial class RunCommand : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("setsid ./run.sh did not start.");
         process.StandardInput.Close();
-        var run = new RunCommand(process, ports, runId, logDirectory);
+        var run = new RunCommand(process, ports, runId, logDirectory, settingsFileToRemove);
         process.OutputDataReceived += (_, e) => run.Capture(e.Data);
         process.ErrorDataReceived += (_, e) => run.Capture(e.Data);
         process.BeginOutputReadLine();
@@ -208,6 +215,11 @@ public sealed partial class RunCommand : IAsyncDisposable
         foreach (var leftover in Leftovers())
         {
             leftover.KillGroup();
+        }
+
+        if (_settingsFileToRemove is not null)
+        {
+            File.Delete(_settingsFileToRemove);
         }
 
         _process.Dispose();

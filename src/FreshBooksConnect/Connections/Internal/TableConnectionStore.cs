@@ -48,6 +48,14 @@ internal sealed class TableConnectionStore(
     /// <summary>How long the event delivery's fast path (a queue message right after the write) has before the reminder brings it.</summary>
     private static readonly TimeSpan EventRecoveryDelay = TimeSpan.FromMinutes(1);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The columns a listing reads: every one but the tokens (and what only a write needs).</summary>
+    private static readonly string[] SummaryColumns =
+    [
+        "PartitionKey", "RowKey", "TenantId", "IdentityId", "IdentityUuid", "FirstName", "LastName", "Email", "Businesses", "Scopes",
+        "AccessTokenExpiresAt", "Status", "StatusReason", "StatusChangedAt", "CreatedAt", "UpdatedAt", "LastRenewedAt", "NextRenewalAt",
+        "FailedAttempts", "LastError", "LastErrorAt", "UnreadableReportedAt",
+    ];
     private TableClient Table => storage.Connections;
 
     public async Task<Connection?> GetAsync(string connectionId, CancellationToken cancellationToken)
@@ -78,7 +86,16 @@ internal sealed class TableConnectionStore(
         }
     }
 
-    public async Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken)
+    public Task<ConnectionPage?> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) =>
+        ListPageAsync(null, (rows, next) => new ConnectionPage(rows.Select(FromEntity).ToList(), next), pageSize, continuationToken, cancellationToken);
+
+    public Task<ConnectionSummaryPage?> ListSummariesAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken) =>
+        ListPageAsync(SummaryColumns, (rows, next) => new ConnectionSummaryPage(rows.Select(SummaryOf).ToList(), next), pageSize, continuationToken, cancellationToken);
+
+    /// <summary>One page of connection rows, with only <paramref name="columns"/> when given; null for a continuation token storage refuses.</summary>
+    private async Task<TPage?> ListPageAsync<TPage>(
+        IEnumerable<string>? columns, Func<IReadOnlyList<TableEntity>, string?, TPage> toPage, int pageSize, string? continuationToken, CancellationToken cancellationToken)
+        where TPage : class
     {
         // The connection rows only, not the events waiting in their partitions: connection ids (and the legacy row key) start
         // with a letter or digit, outbox keys with '~'.
@@ -88,12 +105,12 @@ internal sealed class TableConnectionStore(
             return await StorageFailures.GuardAsync(
                 async () =>
                 {
-                    await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
+                    await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, select: columns, cancellationToken: cancellationToken).AsPages(continuationToken, pageSize).ConfigureAwait(false))
                     {
-                        return new ConnectionPage(page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
+                        return toPage(page.Values, page.ContinuationToken);
                     }
 
-                    return new ConnectionPage([], null);
+                    return toPage([], null);
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -175,7 +192,7 @@ internal sealed class TableConnectionStore(
                 await RemoveEntryAsync(after.Id, previous).ConfigureAwait(false);
             }
 
-            return new WriteResult(WriteOutcome.Written, after.At(write.Version) with { ProtectedBy = protector.CurrentKeyId });
+            return new WriteResult(WriteOutcome.Written, after.At(write.Version) with { ProtectedBy = protector.CurrentKeyId, ProtectionCurrent = true });
         }
 
         if (scheduled is { } stale)
@@ -377,8 +394,8 @@ internal sealed class TableConnectionStore(
         ["Email"] = c.Identity.Email,
         ["Businesses"] = JsonSerializer.Serialize(c.Identity.Businesses, Json),
         ["Scopes"] = c.Scopes,
-        ["AccessToken"] = protector.Protect(c.AccessToken, c.Id),
-        ["RefreshToken"] = protector.Protect(c.RefreshToken, c.Id),
+        ["AccessToken"] = protector.Protect(c.AccessToken, new TokenBinding(c.Id, TokenField.AccessToken, c.TokenGeneration)),
+        ["RefreshToken"] = protector.Protect(c.RefreshToken, new TokenBinding(c.Id, TokenField.RefreshToken, c.TokenGeneration)),
         ["AccessTokenExpiresAt"] = c.AccessTokenExpiresAt,
         ["TokenGeneration"] = c.TokenGeneration,
         ["Status"] = c.Status.ToString(),
@@ -403,28 +420,24 @@ internal sealed class TableConnectionStore(
     {
         var id = e.PartitionKey;
         var (storedAccess, storedRefresh) = (e.GetString("AccessToken") ?? "", e.GetString("RefreshToken") ?? "");
-        var readable = protector.TryUnprotect(storedAccess, id, out var accessToken)
-            & protector.TryUnprotect(storedRefresh, id, out var refreshToken);
+        var generation = e.GetInt64("TokenGeneration") ?? 0;
+        var readable = protector.TryUnprotect(storedAccess, new TokenBinding(id, TokenField.AccessToken, generation), out var accessToken)
+            & protector.TryUnprotect(storedRefresh, new TokenBinding(id, TokenField.RefreshToken, generation), out var refreshToken);
         var (accessKey, refreshKey) = (protector.KeyIdOf(storedAccess), protector.KeyIdOf(storedRefresh));
         return new Connection
         {
             Id = id,
             TenantId = e.GetString("TenantId"),
-            Identity = new FreshBooksIdentity(
-                e.GetInt64("IdentityId") ?? 0,
-                e.GetString("IdentityUuid"),
-                e.GetString("FirstName"),
-                e.GetString("LastName"),
-                e.GetString("Email"),
-                JsonSerializer.Deserialize<List<BusinessMembership>>(e.GetString("Businesses") ?? "[]", Json) ?? []),
+            Identity = IdentityOf(e),
             Scopes = e.GetString("Scopes") ?? "",
             AccessToken = readable ? accessToken : "",
             RefreshToken = readable ? refreshToken : "",
             TokensReadable = readable,
             ProtectedBy = refreshKey == protector.CurrentKeyId ? accessKey : refreshKey,
+            ProtectionCurrent = protector.IsCurrent(storedAccess) && protector.IsCurrent(storedRefresh),
             AccessTokenExpiresAt = e.GetDateTimeOffset("AccessTokenExpiresAt") ?? DateTimeOffset.MinValue,
-            TokenGeneration = e.GetInt64("TokenGeneration") ?? 0,
-            Status = Enum.TryParse<ConnectionStatus>(e.GetString("Status"), out var status) ? status : ConnectionStatus.Active,
+            TokenGeneration = generation,
+            Status = StatusOf(e),
             StatusReason = e.GetString("StatusReason"),
             StatusChangedAt = e.GetDateTimeOffset("StatusChangedAt"),
             CreatedAt = e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
@@ -442,4 +455,33 @@ internal sealed class TableConnectionStore(
             Version = VersionOf(e),
         };
     }
+
+    /// <summary>A listing's view of a row read with <see cref="SummaryColumns"/>: no token is decrypted (none was read).</summary>
+    private static ConnectionSummary SummaryOf(TableEntity e) => new(
+        e.PartitionKey,
+        e.GetString("TenantId"),
+        IdentityOf(e),
+        e.GetString("Scopes") ?? "",
+        e.GetDateTimeOffset("AccessTokenExpiresAt") ?? DateTimeOffset.MinValue,
+        StatusOf(e),
+        e.GetString("StatusReason"),
+        e.GetDateTimeOffset("StatusChangedAt"),
+        e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
+        e.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
+        e.GetDateTimeOffset("LastRenewedAt"),
+        e.GetDateTimeOffset("NextRenewalAt"),
+        e.GetInt32("FailedAttempts") ?? 0,
+        e.GetString("LastError"),
+        e.GetDateTimeOffset("LastErrorAt"),
+        TokensReadable: e.GetDateTimeOffset("UnreadableReportedAt") is null);
+
+    private static FreshBooksIdentity IdentityOf(TableEntity e) => new(
+        e.GetInt64("IdentityId") ?? 0,
+        e.GetString("IdentityUuid"),
+        e.GetString("FirstName"),
+        e.GetString("LastName"),
+        e.GetString("Email"),
+        JsonSerializer.Deserialize<List<BusinessMembership>>(e.GetString("Businesses") ?? "[]", Json) ?? []);
+
+    private static ConnectionStatus StatusOf(TableEntity e) => Enum.TryParse<ConnectionStatus>(e.GetString("Status"), out var status) ? status : ConnectionStatus.Active;
 }

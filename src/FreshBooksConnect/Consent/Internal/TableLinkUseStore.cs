@@ -5,22 +5,41 @@ using FreshBooksConnect.Storage;
 namespace FreshBooksConnect.Consent.Internal;
 
 /// <summary>
-/// Link uses live in the consent-states table, one row per link under <c>link-{id}</c> (a state's key is a hex hash, so the two
-/// never meet), with <c>ExpiresAt</c> the link's expiry: the consent-state purge deletes them once the link is dead anyway.
+/// Link uses live in the consent-states table, one row per link, under the minute the link expires in and <c>link-{id}</c> (see
+/// <see cref="ConsentTableLayout"/>): the consent-state purge deletes them with the expired states once the link is dead anyway.
 /// </summary>
+/// <remarks>
+/// A link used before issue 17 has its row under <c>link-{id}</c>, row key <c>link</c>. Until that row expires with its link, it
+/// still refuses the link: <see cref="IsSpentAsync"/> and <see cref="TryClaimAsync"/> read it when the link has no row of its own.
+/// Claims are only ever made, spent and released in the current layout.
+/// </remarks>
 internal sealed class TableLinkUseStore(StorageClients storage) : ILinkUseStore
 {
-    private const string RowKey = "link";
     private const int MaxAttempts = 4;
     private TableClient Table => storage.ConsentStates;
 
-    public async Task<bool> IsSpentAsync(string linkId, CancellationToken cancellationToken) =>
-        await ReadAsync(linkId, cancellationToken).ConfigureAwait(false) is { } row && row.GetDateTimeOffset("SpentAt") is not null;
+    public async Task<bool> IsSpentAsync(string linkId, DateTimeOffset linkExpiresAt, CancellationToken cancellationToken) =>
+        (await ReadAsync(linkId, linkExpiresAt, cancellationToken).ConfigureAwait(false) ?? await ReadLegacyAsync(linkId, cancellationToken).ConfigureAwait(false)) is { } row
+        && row.GetDateTimeOffset("SpentAt") is not null;
 
     public async Task<LinkClaimOutcome> TryClaimAsync(
         string linkId, string stateHash, DateTimeOffset linkExpiresAt, DateTimeOffset now, TimeSpan claimLifetime, CancellationToken cancellationToken)
     {
-        var claim = new TableEntity(PartitionKey(linkId), RowKey)
+        // A claim or a spend by the version before issue 17 still counts.
+        if (await ReadLegacyAsync(linkId, cancellationToken).ConfigureAwait(false) is { } legacy)
+        {
+            if (legacy.GetDateTimeOffset("SpentAt") is not null)
+            {
+                return LinkClaimOutcome.Spent;
+            }
+
+            if (legacy.GetDateTimeOffset("ClaimedAt") is { } legacyClaimedAt && legacyClaimedAt + claimLifetime > now)
+            {
+                return LinkClaimOutcome.InUse;
+            }
+        }
+
+        var claim = new TableEntity(ConsentTableLayout.PartitionOf(linkExpiresAt), ConsentTableLayout.LinkRowKey(linkId))
         {
             ["ClaimedBy"] = stateHash,
             ["ClaimedAt"] = now,
@@ -38,7 +57,7 @@ internal sealed class TableLinkUseStore(StorageClients storage) : ILinkUseStore
                 // Someone holds or spent the link, or this very add landed though its answer was lost (then the row is ours).
             }
 
-            var held = await ReadAsync(linkId, cancellationToken).ConfigureAwait(false);
+            var held = await ReadAsync(linkId, linkExpiresAt, cancellationToken).ConfigureAwait(false);
             if (held is null)
             {
                 // Released between the add and the read.
@@ -81,11 +100,11 @@ internal sealed class TableLinkUseStore(StorageClients storage) : ILinkUseStore
         }
     }
 
-    public async Task<bool> MarkSpentAsync(string linkId, string stateHash, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<bool> MarkSpentAsync(string linkId, DateTimeOffset linkExpiresAt, string stateHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            var held = await ReadAsync(linkId, cancellationToken).ConfigureAwait(false);
+            var held = await ReadAsync(linkId, linkExpiresAt, cancellationToken).ConfigureAwait(false);
             if (held is null || held.GetString("ClaimedBy") != stateHash)
             {
                 return false;
@@ -111,9 +130,9 @@ internal sealed class TableLinkUseStore(StorageClients storage) : ILinkUseStore
         return false;
     }
 
-    public async Task ReleaseAsync(string linkId, string stateHash, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string linkId, DateTimeOffset linkExpiresAt, string stateHash, CancellationToken cancellationToken)
     {
-        var held = await ReadAsync(linkId, cancellationToken).ConfigureAwait(false);
+        var held = await ReadAsync(linkId, linkExpiresAt, cancellationToken).ConfigureAwait(false);
         if (held is null || held.GetString("ClaimedBy") != stateHash || held.GetDateTimeOffset("SpentAt") is not null)
         {
             return;
@@ -121,7 +140,7 @@ internal sealed class TableLinkUseStore(StorageClients storage) : ILinkUseStore
 
         try
         {
-            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(held.PartitionKey, RowKey, held.ETag, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await StorageFailures.GuardAsync(() => Table.DeleteEntityAsync(held.PartitionKey, held.RowKey, held.ETag, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
@@ -129,11 +148,15 @@ internal sealed class TableLinkUseStore(StorageClients storage) : ILinkUseStore
         }
     }
 
-    private static string PartitionKey(string linkId) => "link-" + linkId;
+    private Task<TableEntity?> ReadAsync(string linkId, DateTimeOffset linkExpiresAt, CancellationToken cancellationToken) =>
+        ReadRowAsync(ConsentTableLayout.PartitionOf(linkExpiresAt), ConsentTableLayout.LinkRowKey(linkId), cancellationToken);
 
-    private async Task<TableEntity?> ReadAsync(string linkId, CancellationToken cancellationToken)
+    private Task<TableEntity?> ReadLegacyAsync(string linkId, CancellationToken cancellationToken) =>
+        ReadRowAsync(ConsentTableLayout.LegacyLinkPartition(linkId), ConsentTableLayout.LegacyLinkRowKey, cancellationToken);
+
+    private async Task<TableEntity?> ReadRowAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)
     {
-        var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(PartitionKey(linkId), RowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
+        var response = await StorageFailures.GuardAsync(() => Table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 }
