@@ -38,7 +38,7 @@ public sealed class BackupTests(ConnectStack stack, AzuriteFixture empty) : IAsy
 
         var environment = new Dictionary<string, string?> { ["SOURCE_STORAGE"] = stack.Azurite.ConnectionString, ["TARGET_STORAGE"] = _empty.ConnectionString };
         var exported = await RunAsync(environment, "export", "--tables", "env:SOURCE_STORAGE", "--blobs", "env:SOURCE_STORAGE", "--container", "connections-backup");
-        Assert.Equal(0, exported.Code);
+        Assert.True(exported.Code == 0, $"export: exit code {exported.Code}: {exported.Output}");
         var blobName = exported.Output.Split('\n').Select(line => line.Trim()).Single(line => line.StartsWith("blob: ", StringComparison.Ordinal))["blob: ".Length..];
 
         // As stored: the blob holds the ciphertext, never a token or a key.

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -44,7 +45,24 @@ public static class TableBackup
         var name = $"connections-{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}.jsonl";
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         content.Position = 0;
-        await container.GetBlobClient(name).UploadAsync(content, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken).ConfigureAwait(false);
+        var hash = MD5.HashData(content);
+        content.Position = 0;
+        var blob = container.GetBlobClient(name);
+        try
+        {
+            await blob.UploadAsync(content, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All }, HttpHeaders = new BlobHttpHeaders { ContentHash = hash } }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // The SDK sent the upload again after an answer that never came: the blob there is this export's own when it holds
+            // the same bytes. Anything else is another export's, and is not overwritten.
+            var stored = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (stored.Value.ContentHash is not { } storedHash || !storedHash.AsSpan().SequenceEqual(hash))
+            {
+                throw;
+            }
+        }
+
         return (name, rows);
     }
 
