@@ -41,8 +41,9 @@ public static class TableBackup
             }
         }
 
-        // Timestamped names sort by time, so "latest" is the last name; the container's versioning and soft delete keep overwritten or deleted ones.
-        var name = $"connections-{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}.jsonl";
+        // Timestamped names sort by time, so "latest" is the last name; the random tail keeps two exports of one moment apart.
+        // The container's versioning and soft delete keep overwritten or deleted blobs.
+        var name = $"connections-{now.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}.jsonl";
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         content.Position = 0;
         var hash = MD5.HashData(content);
