@@ -22,12 +22,14 @@ internal sealed class TokenKeyRing : ITokenProtector
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private readonly string _currentKeyId;
+    private readonly string _currentPrefix;
     private readonly Dictionary<string, byte[]> _keys;
 
     public TokenKeyRing(IOptions<TokenProtectionOptions> options)
     {
         var value = options.Value;
         _currentKeyId = value.CurrentKeyId;
+        _currentPrefix = $"{Version}.{_currentKeyId}.";
         _keys = value.Keys.ToDictionary(k => k.Key, k => TryDecodeKey(k.Value, out var key) ? key : throw new InvalidOperationException($"TokenProtection__Keys__{k.Key} is not a 32-byte base64 key."), StringComparer.Ordinal);
     }
 
@@ -36,7 +38,7 @@ internal sealed class TokenKeyRing : ITokenProtector
     public string? KeyIdOf(string protectedValue) =>
         protectedValue.Split('.') is [Version or ConnectionOnlyVersion, var keyId, _] && keyId.Length > 0 ? keyId : null;
 
-    public bool IsCurrent(string protectedValue) => protectedValue.StartsWith($"{Version}.{_currentKeyId}.", StringComparison.Ordinal);
+    public bool IsCurrent(string protectedValue) => protectedValue.StartsWith(_currentPrefix, StringComparison.Ordinal);
 
     public string Protect(string token, TokenBinding binding)
     {
@@ -46,7 +48,7 @@ internal sealed class TokenKeyRing : ITokenProtector
         RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(_keys[_currentKeyId], TagSize);
         aes.Encrypt(nonce, plaintext, payload.AsSpan(NonceSize, plaintext.Length), payload.AsSpan(NonceSize + plaintext.Length), AssociatedData(binding));
-        return $"{Version}.{_currentKeyId}.{Base64Url.EncodeToString(payload)}";
+        return _currentPrefix + Base64Url.EncodeToString(payload);
     }
 
     public bool TryUnprotect(string protectedValue, TokenBinding binding, out string token)
