@@ -219,6 +219,37 @@ public sealed class RenewalTests(ConnectStack stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_asked_for_while_this_instance_renews_the_connection_is_the_new_one_not_the_one_the_renewal_killed()
+    {
+        // The soak found it: the sweep's refresh on this instance had killed the stored token at FreshBooks, and a token request
+        // here, reading the row leased by this very instance, answered it as current before the new pair was saved.
+        var hooks = new FreshBooksHooks();
+        var app = await stack.StartAppAsync(services: hooks.AddTo, instanceOf: App);
+        var (_, _, id) = await app.ConnectAsync("renewing-here");
+        var before = (await app.GetJsonAsync($"api/connections/{id}/token")).GetProperty("accessToken").GetString()!;
+        stack.Clock.Advance(TimeSpan.FromHours(11));
+        Task<JsonElement>? asked = null;
+        hooks.AfterRefresh = async _ =>
+        {
+            // FreshBooks has rotated (the stored token is dead); the save has not happened yet.
+            asked = app.GetJsonAsync($"api/connections/{id}/token");
+            await Task.WhenAny(asked, Task.Delay(TimeSpan.FromSeconds(2)));
+        };
+
+        await RenewalDriver.SweepAndRenewAsync(stack, app);
+        hooks.AfterRefresh = null;
+
+        Assert.NotNull(asked);
+        var served = (await asked).GetProperty("accessToken").GetString()!;
+        Assert.False(stack.Emulator.IsAccessTokenValid(before));
+        Assert.NotEqual(before, served);
+        Assert.Equal((await RenewalDriver.ConnectionAsync(app, id)).AccessToken, served);
+        Assert.True(stack.Emulator.IsAccessTokenValid(served));
+        Assert.Single(stack.Emulator.Calls, c => c.GrantType == "refresh_token");
+        await app.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Token_API_answers_are_never_cached_and_need_the_function_key()
     {
         var (_, _, id) = await App.ConnectAsync("keys");

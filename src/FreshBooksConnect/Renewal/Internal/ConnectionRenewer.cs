@@ -103,7 +103,19 @@ internal sealed class ConnectionRenewer(
 
             if (!connection.NeedsRenewal(reason, now, _options.InlineRefreshBefore))
             {
-                return new RenewalResult(RenewalOutcome.Current, connection);
+                // A renewal running in this process (the sweep's, a queue message's) may have killed the stored token at FreshBooks
+                // already, and its lease is this instance's own: share that renewal's outcome rather than hand the token out.
+                if (inFlight.Join(connectionId, cancellationToken) is not { } running)
+                {
+                    return new RenewalResult(RenewalOutcome.Current, connection);
+                }
+
+                if (await running.ConfigureAwait(false) is { } shared)
+                {
+                    return shared;
+                }
+
+                continue;
             }
 
             // One refresh per connection per process: later callers share it. It runs without the callers' cancellation,

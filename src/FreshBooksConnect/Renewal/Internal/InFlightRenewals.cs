@@ -27,4 +27,8 @@ internal sealed class InFlightRenewals
             LazyThreadSafetyMode.ExecutionAndPublication);
         return _flights.GetOrAdd(connectionId, flight).Value.WaitAsync(cancellationToken);
     }
+
+    /// <summary>The refresh of <paramref name="connectionId"/> running in this process, to wait on; null when there is none.</summary>
+    public Task<RenewalResult?>? Join(string connectionId, CancellationToken cancellationToken) =>
+        _flights.TryGetValue(connectionId, out var flight) ? flight.Value.WaitAsync(cancellationToken) : null;
 }
