@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -110,8 +111,15 @@ internal sealed class FreshBooksRelay(IReadOnlyList<int> ports, Uri emulator, To
         }
     }
 
+    /// <summary>
+    /// An answer written this close to the instance's FreshBooks time-out (counted from when its request arrived here, which is
+    /// after the instance started counting) may be written into the socket's buffer while the instance gives up on it.
+    /// </summary>
+    private static readonly TimeSpan TimeOutMargin = TimeSpan.FromMilliseconds(500);
+
     private async Task TokenAsync(HttpContext context, int instance, byte[] body)
     {
+        var arrived = Stopwatch.GetTimestamp();
         var grantType = Field(body, "grant_type");
         var spent = grantType == "refresh_token" ? Field(body, "refresh_token") : null;
         var code = grantType == "authorization_code" ? Field(body, "code") : null;
@@ -173,7 +181,11 @@ internal sealed class FreshBooksRelay(IReadOnlyList<int> ports, Uri emulator, To
             try
             {
                 await HttpForwarding.WriteAsync(context, answer);
-                if (pair is not null)
+                if (pair is not null && Stopwatch.GetElapsedTime(arrived) >= SoakStack.FreshBooksTimeout - TimeOutMargin)
+                {
+                    ledger.Lost(pair, PairFate.AnsweredAtTimeOut);
+                }
+                else if (pair is not null)
                 {
                     ledger.Delivered(pair);
                 }

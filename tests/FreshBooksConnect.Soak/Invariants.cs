@@ -35,6 +35,8 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
                 return "the instance was killed between FreshBooks' answer and its arrival";
             case PairFate.AppGaveUp:
                 return "the answer came after the instance had hung up (its FreshBooks time-out)";
+            case PairFate.AnsweredAtTimeOut when !pair.SeenSaved:
+                return "the answer came as the instance's FreshBooks time-out ran out";
         }
 
         if (pair.SeenSaved || pair.DeliveredAt is not { } delivered)

@@ -79,6 +79,9 @@ internal sealed class SoakStack : IAsyncDisposable
 
     public static readonly TimeSpan SaveTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>How long an app instance waits for a FreshBooks answer before it gives up (the apps' setting).</summary>
+    public static readonly TimeSpan FreshBooksTimeout = TimeSpan.FromSeconds(5);
+
     public static async Task<SoakStack> StartAsync(SoakOptions options, CancellationToken cancellationToken)
     {
         var stack = new SoakStack(options);
@@ -131,7 +134,7 @@ internal sealed class SoakStack : IAsyncDisposable
             ["FreshBooks__ClientSecret"] = ClientSecret,
             ["FreshBooks__RedirectUri"] = RedirectUri,
             ["FreshBooks__Scopes"] = "user:profile:read user:clients:read",
-            ["FreshBooks__Timeout"] = "00:00:05",
+            ["FreshBooks__Timeout"] = Span(FreshBooksTimeout),
 
             // Off: the soak's invariant "no dead token handed out" is the rule for tokens read from storage. With the cache on, an
             // instance may serve for up to its lifetime a token another instance's refresh killed (the README's staleness rule),

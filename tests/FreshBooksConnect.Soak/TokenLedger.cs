@@ -17,6 +17,12 @@ internal enum PairFate
 
     /// <summary>The app instance had hung up (its own FreshBooks time-out) by the time FreshBooks' answer came.</summary>
     AppGaveUp,
+
+    /// <summary>
+    /// The answer was written just as the instance's FreshBooks time-out ran out: the write lands in the socket's buffer either
+    /// way, so only a save shows the instance read it in time.
+    /// </summary>
+    AnsweredAtTimeOut,
 }
 
 /// <summary>One grant (one consent) at FreshBooks and the pairs issued under it, newest last.</summary>
@@ -74,8 +80,6 @@ internal sealed class IssuedPair(IssuedGrant grant, string? accessToken, string?
 
     /// <summary>The soak saw its refresh token in a stored row, or spent by a later refresh: it was saved.</summary>
     public bool SeenSaved { get; set; }
-
-    public bool Lost => Fate != PairFate.Delivered;
 }
 
 /// <summary>A refresh FreshBooks refused because the refresh token had been spent before.</summary>
