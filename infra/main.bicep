@@ -109,6 +109,9 @@ param onboardingProductName string = ''
 @description('Onboarding__ConfirmPage: \'false\' sends a link straight to FreshBooks, without the page that names the product and the tenant; empty: the app\'s default (the page is shown).')
 param onboardingConfirmPage string = ''
 
+@description('Onboarding__AllowedReturnUrls: \';\'-separated https URL prefixes a link\'s returnUrl may point under (whole path segments); empty: links carry no return URL.')
+param onboardingAllowedReturnUrls string = ''
+
 @description('The token keys the app gets; k1 alone until the vault has more.')
 var tokenKeyRing = empty(tokenKeyIds) ? ['k1'] : split(tokenKeyIds, ',')
 
@@ -236,6 +239,7 @@ module api 'app/api.bicep' = {
     eventsWebhookUrl: eventsWebhookUrl
     onboardingProductName: onboardingProductName
     onboardingConfirmPage: onboardingConfirmPage
+    onboardingAllowedReturnUrls: onboardingAllowedReturnUrls
   }
   // The app reads storage and resolves Key Vault references as soon as it starts: roles first.
   dependsOn: [

@@ -69,6 +69,9 @@ param onboardingProductName string = ''
 @description('\'false\' turns off the page a link opens first; empty: the app\'s default (on).')
 param onboardingConfirmPage string = ''
 
+@description('\';\'-separated https URL prefixes a link\'s returnUrl may point under; empty: links carry no return URL.')
+param onboardingAllowedReturnUrls string = ''
+
 @description('Most instances Flex Consumption may scale out to.')
 param maximumInstanceCount int = 100
 
@@ -148,6 +151,11 @@ var confirmPageAppSettings = empty(onboardingConfirmPage) ? [] : [
   { name: 'Onboarding__ConfirmPage', value: onboardingConfirmPage }
 ]
 
+@description('Set only when asked for: without it a link can carry no return URL (the success page is the end of onboarding).')
+var returnUrlsAppSettings = empty(onboardingAllowedReturnUrls) ? [] : [
+  { name: 'Onboarding__AllowedReturnUrls', value: onboardingAllowedReturnUrls }
+]
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -180,7 +188,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, pkceAppSettings, webhookAppSettings, productNameAppSettings, confirmPageAppSettings)
+      appSettings: concat(requiredAppSettings, tokenKeyAppSettings, scopesAppSettings, pkceAppSettings, webhookAppSettings, productNameAppSettings, confirmPageAppSettings, returnUrlsAppSettings)
     }
     functionAppConfig: {
       deployment: {

@@ -59,7 +59,7 @@ public sealed partial class SettingsContractTests(CompiledTemplate compiled)
     [InlineData("Events__WebhookUrl")]
     [InlineData("FreshBooks__Scopes", "Events__WebhookUrl")]
     [InlineData("FreshBooks__UsePkce")]
-    [InlineData("Onboarding__ProductName", "Onboarding__ConfirmPage")]
+    [InlineData("Onboarding__ProductName", "Onboarding__ConfirmPage", "Onboarding__AllowedReturnUrls")]
     public void App_configured_with_exactly_the_templates_settings_passes_its_start_up_validation(params string[] optional)
     {
         var settings = TemplateSettings(optional);

@@ -41,7 +41,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     private Dictionary<string, AppSetting> Settings => compiled.AppSettings().ToDictionary(setting => setting.Name);
 
     [Fact]
-    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_PKCE_the_webhook_url_and_the_onboarding_page_settings()
+    public void Function_app_sets_every_required_setting_unconditionally_and_nothing_else_but_the_scopes_PKCE_the_webhook_url_and_the_onboarding_settings()
     {
         var settings = compiled.AppSettings();
 
@@ -50,7 +50,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             RequiredSettings.Order(StringComparer.Ordinal),
             settings.Where(setting => !setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
         Assert.Equal(
-            ["Events__WebhookUrl", "FreshBooks__Scopes", "FreshBooks__UsePkce", "Onboarding__ConfirmPage", "Onboarding__ProductName"],
+            ["Events__WebhookUrl", "FreshBooks__Scopes", "FreshBooks__UsePkce", "Onboarding__AllowedReturnUrls", "Onboarding__ConfirmPage", "Onboarding__ProductName"],
             settings.Where(setting => setting.Conditional).Select(setting => setting.Name).Order(StringComparer.Ordinal));
     }
 
@@ -103,7 +103,8 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
     [Theory]
     [InlineData("Onboarding__ProductName", "onboardingProductName", "ONBOARDING_PRODUCT_NAME")]
     [InlineData("Onboarding__ConfirmPage", "onboardingConfirmPage", "ONBOARDING_CONFIRM_PAGE")]
-    public void An_onboarding_page_setting_is_set_only_when_its_azd_variable_is_and_comes_from_it_unchanged(string setting, string parameterName, string variable)
+    [InlineData("Onboarding__AllowedReturnUrls", "onboardingAllowedReturnUrls", "ONBOARDING_ALLOWED_RETURN_URLS")]
+    public void An_onboarding_setting_is_set_only_when_its_azd_variable_is_and_comes_from_it_unchanged(string setting, string parameterName, string variable)
     {
         var value = Settings[setting];
         var expression = (string)compiled.App.Template["variables"]!.AsObject()
@@ -529,6 +530,7 @@ public sealed partial class TemplateTests(CompiledTemplate compiled)
             ["eventsWebhookUrl"] = "${EVENTS_WEBHOOK_URL}",
             ["onboardingProductName"] = "${ONBOARDING_PRODUCT_NAME}",
             ["onboardingConfirmPage"] = "${ONBOARDING_CONFIRM_PAGE}",
+            ["onboardingAllowedReturnUrls"] = "${ONBOARDING_ALLOWED_RETURN_URLS}",
             ["deployerDataAccess"] = "${DEPLOYER_DATA_ACCESS}",
             ["keyVaultPurgeProtection"] = "${KEY_VAULT_PURGE_PROTECTION}",
             ["keyVaultRetentionDays"] = "${KEY_VAULT_RETENTION_DAYS}",
