@@ -35,6 +35,11 @@ public sealed class CreateOnboardingLinkFunction(OnboardingLinks links)
                 "Invalid tenantName",
                 $"tenantName, when given, is the tenant's name as your customer knows it: 1-{OnboardingLinks.MaxTenantNameLength} characters, not only spaces, without control or formatting characters.",
                 "invalid-tenant-name"),
+            { Outcome: LinkCreationOutcome.TooLong } => JsonResponse.Problem(
+                StatusCodes.Status400BadRequest,
+                "Link too long",
+                $"returnUrl and tenantName together make the link longer than the {OnboardingLinks.MaxTokenLength} characters Start accepts: shorten the returnUrl.",
+                "link-too-long"),
             _ => JsonResponse.Problem(
                 StatusCodes.Status400BadRequest,
                 "returnUrl not allowed",

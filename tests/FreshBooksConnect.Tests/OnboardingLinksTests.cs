@@ -121,6 +121,20 @@ public sealed class OnboardingLinksTests
         }
     }
 
+    [Fact]
+    public void A_link_longer_than_Start_accepts_is_refused_and_every_link_created_is_one_Start_accepts()
+    {
+        // Each part is allowed alone (a 2,000-character return URL, a 100-character name); together they exceed what Start reads.
+        var refused = Links().Create(new LinkRequest("acme", "https://saas.example/settings/" + new string('a', 1900), TenantName: new string('é', 100)));
+        Assert.Equal(LinkCreationOutcome.TooLong, refused.Outcome);
+        Assert.Null(refused.Url);
+
+        var longest = Links().Create(new LinkRequest(new string('a', 100), "https://saas.example/settings/" + new string('a', 600), true, new string('é', 100)));
+        Assert.Equal(LinkCreationOutcome.Created, longest.Outcome);
+        Assert.InRange(TokenOf(longest).Length, 1, OnboardingLinks.MaxTokenLength);
+        Assert.Equal(LinkValidationOutcome.Valid, Links().Validate(TokenOf(longest)).Outcome);
+    }
+
     [FsCheck.Xunit.Property(MaxTest = 300)]
     public bool Any_string_is_never_a_valid_link_and_never_throws(string? token) =>
         Links().Validate(token).Outcome != LinkValidationOutcome.Valid;

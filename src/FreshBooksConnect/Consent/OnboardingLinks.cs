@@ -50,6 +50,9 @@ public enum LinkCreationOutcome
     /// <summary>The tenant's name is empty, longer than <see cref="OnboardingLinks.MaxTenantNameLength"/> or holds control or formatting characters.</summary>
     InvalidTenantName,
     ReturnUrlNotAllowed,
+
+    /// <summary>The link would be longer than the <see cref="OnboardingLinks.MaxTokenLength"/> characters Start reads.</summary>
+    TooLong,
 }
 
 public sealed record LinkCreationResult(LinkCreationOutcome Outcome, Uri? Url, string? ConnectionId, DateTimeOffset? ExpiresAt);
@@ -140,6 +143,11 @@ public sealed partial class OnboardingLinks(IOptions<OnboardingOptions> options,
             tenantName);
         var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims, LinkJson.Default.LinkClaims));
         var token = $"{payload}.{Sign(payload)}";
+        if (token.Length > MaxTokenLength)
+        {
+            return new LinkCreationResult(LinkCreationOutcome.TooLong, null, null, null);
+        }
+
         var url = new UriBuilder(new Uri(freshBooks.Value.RedirectUri!, "connect")) { Query = "link=" + token }.Uri;
         return new LinkCreationResult(LinkCreationOutcome.Created, url, ConnectionIdFor(request.TenantId!), DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt));
     }
