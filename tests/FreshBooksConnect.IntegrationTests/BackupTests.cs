@@ -1,4 +1,7 @@
 using System.Net;
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using ConnectionsBackup;
@@ -120,6 +123,45 @@ public sealed class BackupTests(ConnectStack stack, AzuriteFixture empty) : IAsy
         Assert.Equal(before.Select(r => r.ETag), (await stack.ConnectionRowsAsync()).Select(r => r.ETag));
     }
 
+    [Fact]
+    public async Task An_upload_sent_again_after_its_answer_was_lost_counts_as_done_and_the_blob_holds_the_export()
+    {
+        await stack.App.ConnectAsync("backup-lost-answer");
+        var faults = new StorageFaults();
+        faults.DropAnswer(IsBackupUpload);
+        var options = new BlobClientOptions();
+        options.AddPolicy(faults, HttpPipelinePosition.PerRetry);
+        var container = new BlobContainerClient(stack.Azurite.ConnectionString, "backup-lost-answer", options);
+
+        var (name, rows) = await TableBackup.ExportAsync(new TableServiceClient(stack.Azurite.ConnectionString), container, stack.Clock.GetUtcNow(), default);
+
+        Assert.Equal(1, faults.AnswersDropped);
+        Assert.True(rows > 0);
+        var stored = (await container.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToString();
+        Assert.StartsWith($"{{\"format\":\"{TableBackup.Format}\"", stored, StringComparison.Ordinal);
+        Assert.Equal(rows + 1, stored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task An_upload_that_finds_another_exports_blob_under_its_name_fails_and_leaves_that_blob_as_it_was()
+    {
+        await stack.App.ConnectAsync("backup-taken-name");
+        var options = new BlobClientOptions();
+        var squatter = new NameTakenFirst(stack.Azurite.ConnectionString);
+        options.AddPolicy(squatter, HttpPipelinePosition.PerRetry);
+        var container = new BlobContainerClient(stack.Azurite.ConnectionString, "backup-taken-name", options);
+
+        var failure = await Assert.ThrowsAsync<RequestFailedException>(
+            () => TableBackup.ExportAsync(new TableServiceClient(stack.Azurite.ConnectionString), container, stack.Clock.GetUtcNow(), default));
+
+        Assert.Equal(409, failure.Status);
+        var blob = Assert.Single(await container.GetBlobsAsync().ToListAsync());
+        Assert.Equal(NameTakenFirst.Content, (await container.GetBlobClient(blob.Name).DownloadContentAsync()).Value.Content.ToString());
+    }
+
+    private static bool IsBackupUpload(Request request) =>
+        request.Method == RequestMethod.Put && request.Uri.Path.Split('/')[^1].StartsWith("connections-", StringComparison.Ordinal);
+
     [Theory]
     [InlineData("export", "--tables", "SOURCE_STORAGE", "--blobs", "env:SOURCE_STORAGE")]
     [InlineData("export", "--tables", "env:NOT_SET", "--blobs", "env:SOURCE_STORAGE")]
@@ -139,5 +181,28 @@ public sealed class BackupTests(ConnectStack stack, AzuriteFixture empty) : IAsy
         using var output = new StringWriter();
         var code = await BackupCommand.RunAsync(args, name => environment.GetValueOrDefault(name), output, output, CancellationToken.None);
         return (code, output.ToString());
+    }
+
+    /// <summary>Another export's blob appears under the name just before this export's upload is sent.</summary>
+    private sealed class NameTakenFirst(string connectionString) : HttpPipelinePolicy
+    {
+        public const string Content = "another export's bytes";
+
+        private int _taken;
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The export is asynchronous.");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (IsBackupUpload(message.Request) && Interlocked.Exchange(ref _taken, 1) == 0)
+            {
+                var name = message.Request.Uri.Path.Split('/')[^1];
+                var container = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^2];
+                await new BlobContainerClient(connectionString, container).GetBlobClient(name).UploadAsync(BinaryData.FromString(Content));
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 }
