@@ -36,7 +36,8 @@ public sealed class PostdeployHookTests : IDisposable
         // The first deploy's race: the host started before its storage roles took effect.
         _sandbox.SetState("health-down-until-restart");
 
-        var run = await _sandbox.RunAsync("postdeploy.sh");
+        // The restart comes halfway through the time-out.
+        var run = await _sandbox.RunAsync("postdeploy.sh", TimeOut(20));
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(1, _sandbox.Restarts);
@@ -48,7 +49,7 @@ public sealed class PostdeployHookTests : IDisposable
     {
         _sandbox.SetState("unresolved", "TokenProtection__Keys__k1\tSecretNotFound\n");
 
-        var run = await _sandbox.RunAsync("postdeploy.sh");
+        var run = await _sandbox.RunAsync("postdeploy.sh", TimeOut(6));
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("TokenProtection__Keys__k1 SecretNotFound", run.StandardError, StringComparison.Ordinal);
@@ -60,11 +61,14 @@ public sealed class PostdeployHookTests : IDisposable
     {
         _sandbox.SetState("health-body", """{"status":"ok","settings":{"FreshBooks__ClientSecret":"unresolved","Onboarding__SigningKey":"set","TokenProtection__Keys__k1":"set"}}""");
 
-        var run = await _sandbox.RunAsync("postdeploy.sh");
+        var run = await _sandbox.RunAsync("postdeploy.sh", TimeOut(6));
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("\"FreshBooks__ClientSecret\":\"unresolved\"", run.StandardError, StringComparison.Ordinal);
     }
+
+    private static Dictionary<string, string?> TimeOut(int seconds) =>
+        new() { ["POSTDEPLOY_TIMEOUT_SECONDS"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 
     [Fact]
     public async Task A_redirect_uri_that_is_not_on_the_apps_real_host_name_fails_naming_both()

@@ -78,7 +78,7 @@ public sealed class RotateTokenKeyScriptTests : IDisposable
     {
         _sandbox.SetState("keys-bodies", Keys(("k1", 2), ("k2", 1)) + "\n");
 
-        var first = await _sandbox.RunAsync(Script);
+        var first = await _sandbox.RunAsync(Script, new Dictionary<string, string?> { ["ROTATION_TIMEOUT_SECONDS"] = "5" });
         Assert.Equal(1, first.ExitCode);
         Assert.Contains("--wait", first.StandardError, StringComparison.Ordinal);
 

@@ -244,10 +244,12 @@ internal sealed class HookSandbox : IDisposable
             ["FAKE_VAULT"] = Vault,
             ["FAKE_HOST"] = HostName,
             ["ROLE_PROPAGATION_WAIT_SECONDS"] = "0",
-            ["POSTDEPLOY_TIMEOUT_SECONDS"] = "6",
+
+            // Generous, so a run that succeeds does so under CI load too; a test of the time-out itself sets a short one.
+            ["POSTDEPLOY_TIMEOUT_SECONDS"] = "60",
             ["POSTDEPLOY_RETRY_SECONDS"] = "1",
             ["ROTATION_POLL_SECONDS"] = "0",
-            ["ROTATION_TIMEOUT_SECONDS"] = "5",
+            ["ROTATION_TIMEOUT_SECONDS"] = "60",
         };
 
         // Only the (fake) azd environment counts, not the test runner's own variables.
