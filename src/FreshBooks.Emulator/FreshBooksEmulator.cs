@@ -89,6 +89,12 @@ public sealed class FreshBooksEmulator : IAsyncDisposable
     /// <summary>True while the token is known, unexpired, not replaced by a refresh and not revoked.</summary>
     public bool IsAccessTokenValid(string accessToken) => _core.OAuth.IsAccessTokenValid(accessToken);
 
+    /// <summary>
+    /// True once a code was exchanged or a refresh token spent: the call was processed and a pair issued, whether or not its
+    /// answer reached anyone (for a harness whose caller hung up while the call was on its way).
+    /// </summary>
+    public bool WasRedeemed(string codeOrRefreshToken) => _core.OAuth.WasRedeemed(codeOrRefreshToken);
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

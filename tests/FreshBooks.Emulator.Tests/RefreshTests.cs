@@ -22,6 +22,31 @@ public sealed class RefreshTests(EmulatorFixture fixture) : EmulatorTest(fixture
     }
 
     [Fact]
+    public async Task A_code_or_refresh_token_is_redeemed_once_FreshBooks_processed_a_call_with_it_and_not_by_a_refused_one()
+    {
+        var code = await Client.CodeAsync();
+        Assert.False(Emulator.WasRedeemed(code));
+        using (var wrongRedirect = await Client.ExchangeAsync(code, "https://elsewhere.example/callback"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, wrongRedirect.StatusCode);
+        }
+
+        Assert.False(Emulator.WasRedeemed(code));
+        using (var exchanged = await Client.ExchangeAsync(code))
+        {
+            Assert.Equal(HttpStatusCode.OK, exchanged.StatusCode);
+        }
+
+        Assert.True(Emulator.WasRedeemed(code));
+        var pair = await Client.ConnectAsync();
+        Assert.False(Emulator.WasRedeemed(pair.RefreshToken));
+        Assert.False(Emulator.WasRedeemed(pair.AccessToken));
+        await Client.RefreshPairAsync(pair.RefreshToken);
+        Assert.True(Emulator.WasRedeemed(pair.RefreshToken));
+        Assert.False(Emulator.WasRedeemed("never-issued"));
+    }
+
+    [Fact]
     public async Task Refresh_kills_the_previous_access_token_at_once()
     {
         var first = await Client.ConnectAsync();

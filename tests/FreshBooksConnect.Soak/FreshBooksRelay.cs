@@ -24,7 +24,8 @@ internal enum KillPoint
 /// call on unchanged and books every token answer in the <see cref="TokenLedger"/>, including the ones the app never got.
 /// It can also kill the instance that asks for the next refresh at a chosen point (see <see cref="KillPoint"/>).
 /// </summary>
-internal sealed class FreshBooksRelay(IReadOnlyList<int> ports, Uri emulator, TokenLedger ledger, Func<int, Task> killInstance, Random random) : IAsyncDisposable
+internal sealed class FreshBooksRelay(
+    IReadOnlyList<int> ports, Uri emulator, Func<string, bool> redeemedAtFreshBooks, TokenLedger ledger, Func<int, Task> killInstance, Random random) : IAsyncDisposable
 {
     private readonly HttpClient _client = HttpForwarding.CreateClient();
     private readonly Lock _gate = new();
@@ -117,6 +118,9 @@ internal sealed class FreshBooksRelay(IReadOnlyList<int> ports, Uri emulator, To
     /// </summary>
     private static readonly TimeSpan TimeOutMargin = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Ample time for FreshBooks to finish a call it was processing when its caller hung up (it takes milliseconds).</summary>
+    private static readonly TimeSpan ProcessingGrace = TimeSpan.FromSeconds(1);
+
     private async Task TokenAsync(HttpContext context, int instance, byte[] body)
     {
         var arrived = Stopwatch.GetTimestamp();
@@ -151,9 +155,17 @@ internal sealed class FreshBooksRelay(IReadOnlyList<int> ports, Uri emulator, To
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
-            // The instance hung up before FreshBooks answered (its own time-out): FreshBooks did not process it.
+            // The instance hung up before FreshBooks answered (its own time-out). FreshBooks stops a held call then, unprocessed,
+            // unless it was processing it just as the instance gave up (a delay that ended at that moment): then the new pair
+            // exists and nobody has it. FreshBooks is asked, once it has had the time to finish what it was doing.
             kill?.Done.TrySetResult(null);
             context.Abort();
+            await Task.Delay(ProcessingGrace);
+            if ((spent ?? code) is { } redeemed && !ledger.IsRedeemed(redeemed) && redeemedAtFreshBooks(redeemed) && Book(spent, code, instance, null) is { } lost)
+            {
+                ledger.Lost(lost, PairFate.AppGaveUp);
+            }
+
             return;
         }
 

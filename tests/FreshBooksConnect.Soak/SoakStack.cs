@@ -258,7 +258,7 @@ internal sealed class SoakStack : IAsyncDisposable
             RedirectUris = [RedirectUri],
             AccessTokenLifetime = Options.TokenLife,
         }, cancellationToken: cancellationToken);
-        FreshBooks = new FreshBooksRelay([.. ports.Skip(Options.Instances + 1)], Emulator.BaseUri, Ledger, i => _instances[i].KillAsync(), new Random(Options.Seed));
+        FreshBooks = new FreshBooksRelay([.. ports.Skip(Options.Instances + 1)], Emulator.BaseUri, Emulator.WasRedeemed, Ledger, i => _instances[i].KillAsync(), new Random(Options.Seed));
         await FreshBooks.StartAsync();
 
         for (var i = 0; i < Options.Instances; i++)

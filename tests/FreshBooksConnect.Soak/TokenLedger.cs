@@ -231,6 +231,15 @@ internal sealed class TokenLedger(Func<DateTimeOffset> now)
         }
     }
 
+    /// <summary>The ledger has booked a processed call with this code or refresh token.</summary>
+    public bool IsRedeemed(string codeOrRefreshToken)
+    {
+        lock (_gate)
+        {
+            return _spentCodes.Contains(codeOrRefreshToken) || _byRefresh.GetValueOrDefault(codeOrRefreshToken)?.SpentAt is not null;
+        }
+    }
+
     public IssuedPair? ByAccessToken(string token)
     {
         lock (_gate)

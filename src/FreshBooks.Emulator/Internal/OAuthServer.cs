@@ -236,6 +236,15 @@ internal sealed class OAuthServer
         }
     }
 
+    public bool WasRedeemed(string codeOrRefreshToken)
+    {
+        lock (_gate)
+        {
+            return (_codes.TryGetValue(codeOrRefreshToken, out var code) && code.Grant is not null)
+                || (_refreshTokens.TryGetValue(codeOrRefreshToken, out var refresh) && refresh.SpentAt is not null);
+        }
+    }
+
     public bool IsAccessTokenValid(string accessToken)
     {
         lock (_gate)
