@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FreshBooksConnect.Connections;
 using FreshBooksConnect.Diagnostics;
 using FreshBooksConnect.Events;
@@ -180,6 +181,37 @@ public sealed class ConnectionRenewerTests
         var results = await Task.WhenAll(renewals);
 
         Assert.All(results, r => Assert.Equal("access-2", r.Connection!.AccessToken));
+        _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task A_token_request_during_this_process_s_scheduled_renewal_waits_for_it_instead_of_answering_the_stored_token()
+    {
+        var answer = new TaskCompletionSource<FreshBooksResult<TokenGrant>>();
+        var current = Due();
+        _store.Setup(s => s.GetAsync("t-acme", It.IsAny<CancellationToken>())).ReturnsAsync(() => current);
+        _store.Setup(s => s.WriteAsync(It.IsAny<ConnectionChange>(), It.IsAny<CancellationToken>())).Returns<ConnectionChange, CancellationToken>((c, _) =>
+        {
+            current = c.After with { Version = Guid.NewGuid().ToString() };
+            return Task.FromResult(new WriteResult(WriteOutcome.Written, current));
+        });
+        _freshBooks.Setup(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).Returns(answer.Task);
+
+        // The sweep's renewal is at FreshBooks (the row is leased by this process): the stored token is not due for a token request.
+        var sweep = _renewer.RenewAsync("t-acme", RenewalReason.Sweep, default);
+        var waited = Stopwatch.StartNew();
+        while (current.LeaseOwner != _lease.Owner)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the sweep's renewal took no lease");
+            await Task.Delay(1);
+        }
+
+        var request = _renewer.RenewAsync("t-acme", RenewalReason.TokenRequest, default);
+        Assert.False(request.IsCompleted);
+        answer.SetResult(FreshBooksResult<TokenGrant>.Success(NewPair));
+
+        Assert.Equal("access-2", (await request).Connection!.AccessToken);
+        Assert.Equal(RenewalOutcome.Renewed, (await sweep).Outcome);
         _freshBooks.Verify(f => f.RefreshAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
     }
 
