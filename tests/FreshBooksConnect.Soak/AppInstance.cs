@@ -34,26 +34,18 @@ internal sealed partial class AppInstance(int index, int port, IReadOnlyDictiona
     /// <summary>Up: started and answering; the soak sends it traffic and may kill or stop it.</summary>
     public bool IsUp { get; private set; }
 
-    /// <summary>When this instance was SIGKILLed (every time), to account for pairs that died with it.</summary>
-    public IReadOnlyList<DateTimeOffset> Kills
+    /// <summary>
+    /// True when the process that was this instance at <paramref name="at"/> was SIGKILLed, to account for pairs that died with
+    /// it: killed later, or killed just before and still dying (an answer the relay wrote then went into a dead process's
+    /// socket, which takes the write until the kernel has closed it).
+    /// </summary>
+    public bool KilledAround(DateTimeOffset at)
     {
-        get
+        lock (_gate)
         {
-            lock (_gate)
-            {
-                return [.. _history.Where(h => h.What == "SIGKILL").Select(h => h.At)];
-            }
-        }
-    }
-
-    public IReadOnlyList<(DateTimeOffset At, string What)> History
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _history];
-            }
+            var started = _history.Where(h => h.What == "start" && h.At <= at).Select(h => h.At).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
+            var next = _history.Where(h => h.What == "start" && h.At > at).Select(h => h.At).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+            return _history.Any(h => h.What == "SIGKILL" && h.At > started && h.At < next);
         }
     }
 
@@ -90,7 +82,9 @@ internal sealed partial class AppInstance(int index, int port, IReadOnlyDictiona
         {
             // One log per run: the first start empties what an earlier run left.
             _log ??= new StreamWriter(LogPath, append: false) { AutoFlush = true };
-            _log.WriteLine($"=== soak: start {++_starts} at {DateTimeOffset.UtcNow:O}");
+            var now = DateTimeOffset.UtcNow;
+            _history.Add((now, "start"));
+            _log.WriteLine($"=== soak: start {++_starts} at {now:O}");
         }
 
         var process = new Process { StartInfo = info };

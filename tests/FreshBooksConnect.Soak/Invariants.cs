@@ -45,7 +45,7 @@ internal sealed class Invariants(SoakStack stack, Customers customers)
         }
 
         var instance = stack.Instances[pair.Instance];
-        if (instance.Kills.Any(k => k > delivered))
+        if (instance.KilledAround(delivered))
         {
             return "the instance that received it was killed (SIGKILL) before it was saved";
         }
