@@ -160,7 +160,7 @@ public sealed class BackupTests(ConnectStack stack, AzuriteFixture empty) : IAsy
     }
 
     private static bool IsBackupUpload(Request request) =>
-        request.Method == RequestMethod.Put && request.Uri.Path.Split('/')[^1].StartsWith("connections-", StringComparison.Ordinal);
+        request.Method == RequestMethod.Put && new BlobUriBuilder(request.Uri.ToUri()).BlobName.StartsWith("connections-", StringComparison.Ordinal);
 
     [Theory]
     [InlineData("export", "--tables", "SOURCE_STORAGE", "--blobs", "env:SOURCE_STORAGE")]
@@ -197,9 +197,8 @@ public sealed class BackupTests(ConnectStack stack, AzuriteFixture empty) : IAsy
         {
             if (IsBackupUpload(message.Request) && Interlocked.Exchange(ref _taken, 1) == 0)
             {
-                var name = message.Request.Uri.Path.Split('/')[^1];
-                var container = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)[^2];
-                await new BlobContainerClient(connectionString, container).GetBlobClient(name).UploadAsync(BinaryData.FromString(Content));
+                var upload = new BlobUriBuilder(message.Request.Uri.ToUri());
+                await new BlobContainerClient(connectionString, upload.BlobContainerName).GetBlobClient(upload.BlobName).UploadAsync(BinaryData.FromString(Content));
             }
 
             await ProcessNextAsync(message, pipeline);

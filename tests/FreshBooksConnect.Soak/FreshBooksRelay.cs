@@ -193,13 +193,16 @@ internal sealed class FreshBooksRelay(
             try
             {
                 await HttpForwarding.WriteAsync(context, answer);
-                if (pair is not null && Stopwatch.GetElapsedTime(arrived) >= SoakStack.FreshBooksTimeout - TimeOutMargin)
+                if (pair is not null)
                 {
-                    ledger.Lost(pair, PairFate.AnsweredAtTimeOut);
-                }
-                else if (pair is not null)
-                {
-                    ledger.Delivered(pair);
+                    if (Stopwatch.GetElapsedTime(arrived) >= SoakStack.FreshBooksTimeout - TimeOutMargin)
+                    {
+                        ledger.Lost(pair, PairFate.AnsweredAtTimeOut);
+                    }
+                    else
+                    {
+                        ledger.Delivered(pair);
+                    }
                 }
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
