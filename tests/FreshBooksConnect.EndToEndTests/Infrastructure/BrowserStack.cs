@@ -27,8 +27,21 @@ public sealed class BrowserStack : IAsyncLifetime
         {
             _playwright = await Playwright.CreateAsync();
             _browser = await Chromium.LaunchAsync(_playwright);
-            _run = RunCommand.Start("browser", RunPorts.Free());
-            Link = await _run.WaitForLinkAsync(StartTimeout);
+            // Free ports come from the ephemeral range, where an outbound connection may take one before run.sh binds it (CI saw
+            // the emulator's bind fail so): a run that exits before its link starts again on other ports, three times at most.
+            for (var attempt = 1; ; attempt++)
+            {
+                _run = RunCommand.Start("browser", RunPorts.Free());
+                try
+                {
+                    Link = await _run.WaitForLinkAsync(StartTimeout);
+                    break;
+                }
+                catch (InvalidOperationException) when (attempt < 3 && _run.HasExited)
+                {
+                    await _run.DisposeAsync();
+                }
+            }
         }
         catch
         {

@@ -142,6 +142,8 @@ public sealed partial class RunCommand : IAsyncDisposable
         return run;
     }
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>
     /// Waits until run.sh printed its onboarding link and the rest of what it tells the developer (it has built and
     /// started everything by then); returns the link.
